@@ -1,0 +1,140 @@
+"""Fluent Event JSON -> :class:`EventSummary`. Tolerant and pure: never raises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+REQUIRED_FIELDS = ("id", "name", "accountId", "retailerId", "entityId", "entityRef", "entityType")
+
+# Bodies above this are not parsed for the summary (the raw view still shows them):
+# a Fluent event is a few KB, and parsing a huge body per request would slow ingest.
+MAX_EVENT_BYTES = 2 * 1024 * 1024
+# json.loads recurses in C and raises RecursionError on deep nesting; we catch it, and
+# refuse anything nested deeper than a real event could be long before that.
+MAX_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class EventSummary:
+    """The fields of a Fluent event a person reads first. Strings are "" when absent."""
+
+    id: str = ""
+    name: str = ""
+    account_id: str = ""
+    retailer_id: str = ""
+    entity_id: str = ""
+    entity_ref: str = ""
+    entity_type: str = ""
+    entity_subtype: str = ""
+    entity_status: str = ""
+    root_entity_id: str = ""
+    root_entity_ref: str = ""
+    root_entity_type: str = ""
+    type: str = ""
+    source: str = ""
+    scheduled_on: str = ""
+    attributes: Mapping[str, Any] | list[Any] | None = None
+    missing: tuple[str, ...] = field(default=())
+    """Required fields that were absent or not strings."""
+
+    @property
+    def is_complete(self) -> bool:
+        return not self.missing
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
+
+
+def _too_deep(raw: bytes) -> bool:
+    depth = 0
+    in_string = False
+    escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x7B, 0x5B):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        elif byte in (0x7D, 0x5D):
+            depth -= 1
+    return False
+
+
+def looks_like_event(data: object) -> bool:
+    """True for a JSON object carrying at least a name and an entity type or id."""
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("name"), str)
+        and any(k in data for k in ("entityType", "entityId", "entityRef", "id"))
+    )
+
+
+def summarize(data: object) -> EventSummary | None:
+    """Summarise an already-parsed JSON value, or None if it is not a Fluent event."""
+    if not looks_like_event(data):
+        return None
+    assert isinstance(data, dict)
+    missing = tuple(k for k in REQUIRED_FIELDS if not isinstance(data.get(k), str | int))
+    attributes = data.get("attributes")
+    if not isinstance(attributes, dict | list):
+        attributes = None
+    return EventSummary(
+        id=_text(data.get("id")),
+        name=_text(data.get("name")),
+        account_id=_text(data.get("accountId")),
+        retailer_id=_text(data.get("retailerId")),
+        entity_id=_text(data.get("entityId")),
+        entity_ref=_text(data.get("entityRef")),
+        entity_type=_text(data.get("entityType")),
+        entity_subtype=_text(data.get("entitySubtype")),
+        entity_status=_text(data.get("entityStatus")),
+        root_entity_id=_text(data.get("rootEntityId")),
+        root_entity_ref=_text(data.get("rootEntityRef")),
+        root_entity_type=_text(data.get("rootEntityType")),
+        type=_text(data.get("type")),
+        source=_text(data.get("source")),
+        scheduled_on=_text(data.get("scheduledOn")),
+        attributes=attributes,
+        missing=missing,
+    )
+
+
+def parse_event(body: bytes) -> EventSummary | None:
+    """Parse a webhook body into an EventSummary; None for anything that is not an event.
+
+    Never raises: invalid UTF-8, non-JSON, arrays, huge or deeply nested JSON all give None.
+    """
+    if not body or len(body) > MAX_EVENT_BYTES:
+        return None
+    stripped = body.lstrip()
+    if not stripped.startswith(b"{"):
+        return None
+    # The byte scan runs only when there are enough brackets to possibly be too deep.
+    brackets = stripped.count(b"{") + stripped.count(b"[")
+    if brackets > MAX_DEPTH and _too_deep(stripped):
+        return None
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    return summarize(data)
