@@ -56,8 +56,10 @@ class SignatureHeader(enum.Enum):
 
     @property
     def algorithm(self) -> str:
-        return "RSA PKCS#1 v1.5 with MD5" if self is SignatureHeader.FLEX else (
-            "RSA PKCS#1 v1.5 with SHA-512"
+        return (
+            "RSA PKCS#1 v1.5 with MD5"
+            if self is SignatureHeader.FLEX
+            else ("RSA PKCS#1 v1.5 with SHA-512")
         )
 
 

@@ -1,0 +1,447 @@
+"""Command line: argument parsing only. Builds core objects and hands off.
+
+Every command takes ``--data-dir``; bad input ends in a one-line message and exit 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from inspector import __version__
+from inspector.core import paths
+from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.errors import InspectorError
+
+EXIT_OK = 0
+EXIT_NOT_VALID = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, like every other usage error
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"where captures and keys live (default: ${paths.ENV_HOME} or the user data dir)",
+    )
+
+
+def _add_listener_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port to listen on (8765; 0 = any)")
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host: anyone on that network can then post to it",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fluent-inspector",
+        description="Capture, verify and inspect Fluent Commerce webhooks.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    gui = sub.add_parser("gui", help="open the desktop window (default)")
+    _add_listener_options(gui)
+    _add_data_dir(gui)
+
+    listen = sub.add_parser("listen", help="capture headless; one line per webhook")
+    _add_listener_options(listen)
+    _add_data_dir(listen)
+    listen.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="FILE|NAME=FILE",
+        help="also verify with this public key (this run only; repeatable)",
+    )
+    listen.add_argument("--json", action="store_true", help="print JSON lines")
+    listen.add_argument("--body-limit-mb", type=float, default=10.0, help="largest body (10 MiB)")
+    listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
+    listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
+    listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
+
+    verify = sub.add_parser("verify", help="check a body's signatures; exit 0 only if all valid")
+    _add_data_dir(verify)
+    verify.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="FILE|NAME",
+        help="public key file, or the name of a key in the key ring (default: the whole ring)",
+    )
+    verify.add_argument("--body", type=Path, required=True, help="the exact raw body ('-': stdin)")
+    verify.add_argument("--flex-signature", metavar="B64", help="value of flex.signature")
+    verify.add_argument("--fluent-signature", metavar="B64", help="value of fluent-signature")
+    verify.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    keys = sub.add_parser("keys", help="manage the Fluent public keys used to verify")
+    _add_data_dir(keys)
+    keys_sub = keys.add_subparsers(dest="keys_command", parser_class=_Parser, required=True)
+    keys_add = keys_sub.add_parser("add", help="add a key: NAME FILE (or - for stdin)")
+    keys_add.add_argument("name")
+    keys_add.add_argument("file")
+    keys_add.add_argument("--replace", action="store_true", help="replace a key of that name")
+    _add_data_dir(keys_add)
+    keys_list = keys_sub.add_parser("list", help="list keys with size and SHA-256 fingerprint")
+    _add_data_dir(keys_list)
+    keys_remove = keys_sub.add_parser("remove", help="remove a key by name")
+    keys_remove.add_argument("name")
+    _add_data_dir(keys_remove)
+
+    export = sub.add_parser("export", help="write captures as JSON lines or HAR 1.2")
+    _add_data_dir(export)
+    export.add_argument("--format", choices=["jsonl", "har"], default="jsonl")
+    export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
+    export.add_argument("--search", default="", help="only captures matching this text")
+
+    imp = sub.add_parser("import", help="read captures from a JSON-lines or HAR file")
+    _add_data_dir(imp)
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return paths.ensure_data_dir(args.data_dir)
+
+
+def _err(message: str) -> None:
+    print(f"fluent-inspector: {message}", file=sys.stderr)
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise InspectorError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+
+
+# --- gui -------------------------------------------------------------------------------
+
+
+def _has_display() -> bool:
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    if sys.platform.startswith("linux"):
+        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return True
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    if not _has_display():
+        _err(
+            "no display found (DISPLAY and WAYLAND_DISPLAY are unset), so the window cannot "
+            "open. To capture without a window run: fluent-inspector listen"
+        )
+        return EXIT_USAGE
+    from inspector.gui.app import run  # Qt is imported only when a window is wanted
+
+    return run(args.host, args.port, _data_dir(args), allow_remote=args.allow_remote)
+
+
+# --- listen ----------------------------------------------------------------------------
+
+
+def _badge(capture: Capture, header: SignatureHeader) -> str:
+    check = capture.signature(header)
+    short = "flex" if header is SignatureHeader.FLEX else "fluent"
+    text = f"{short} {check.verdict.symbol} {check.verdict.label}"
+    if check.verdict is Verdict.VALID and check.key_name:
+        text += f" ({check.key_name})"
+    return text
+
+
+def format_capture_line(capture: Capture) -> str:
+    """One readable line per capture, as `listen` prints it."""
+    time = capture.received_at.astimezone().strftime("%H:%M:%S")
+    parts = [time, f"{capture.method:<6}", capture.target]
+    if capture.event is not None:
+        event = capture.event
+        parts.append(
+            " ".join(p for p in (event.name, event.entity_type, event.entity_ref) if p) or "-"
+        )
+        if event.entity_status:
+            parts.append(f"[{event.entity_status}]")
+        if capture.attempt > 1:
+            parts.append(f"attempt {capture.attempt}")
+    parts.append(_badge(capture, SignatureHeader.FLEX))
+    parts.append(_badge(capture, SignatureHeader.FLUENT))
+    parts.append(f"-> {capture.response.status}")
+    if capture.rejected:
+        parts.append(f"({capture.rejected})")
+    parts.append(f"{capture.size} B")
+    return "  ".join(parts)
+
+
+def capture_json_line(capture: Capture) -> str:
+    from inspector.core.exchange import capture_to_record
+
+    record = capture_to_record(capture)
+    record.pop("body_b64")  # the line is a log of arrivals; `export` gives the exact bytes
+    record["response"].pop("body_b64")
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
+    """Print from a thread of its own so a slow terminal never slows the listener's loop."""
+    pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
+
+    def drain() -> None:
+        while (item := pending.get()) is not None:
+            out.write(fmt(item) + "\n")
+            out.flush()
+
+    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        pending.put(None)
+        thread.join(timeout=5)
+
+    return pending.put, stop
+
+
+def _session_keyring(data_dir: Path, extra: Sequence[str]) -> Any:
+    from inspector.core.keys import KeyRing, load_public_key_file
+
+    ring = KeyRing.open(data_dir)
+    if not extra:
+        return ring
+    # --key is for this run only: layer the given keys over a copy of the saved ring.
+    session = KeyRing(None)
+    for key in ring.keys():
+        session.add_key(key)
+    for spec in extra:
+        name, sep, file = spec.partition("=")
+        if not sep:
+            file, name = spec, Path(spec).stem
+        session.add_key(load_public_key_file(Path(file), name), replace=True)
+    return session
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from inspector.core.listener import Listener, ListenerConfig, is_loopback
+    from inspector.core.store import Store
+
+    data_dir = _data_dir(args)
+    keyring = _session_keyring(data_dir, args.key)
+    config = ListenerConfig(
+        host=args.host,
+        port=args.port,
+        body_limit=int(args.body_limit_mb * 1024 * 1024),
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        allow_remote=args.allow_remote,
+    )
+    if args.allow_remote and not is_loopback(args.host):
+        _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
+    store = Store.open(data_dir)
+    listener = Listener(store, keyring, config)
+    stop_printer: Callable[[], None] | None = None
+    if not args.quiet:
+        on_capture, stop_printer = _printer(
+            sys.stdout, capture_json_line if args.json else format_capture_line
+        )
+        listener.subscribe(on_capture)
+    done = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        status = listener.start()
+        if not keyring.keys():
+            _err(
+                "no public key configured: signatures show 'no key'. Add one: "
+                "fluent-inspector keys add NAME FILE"
+            )
+        print(
+            f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
+            file=sys.stderr,
+            flush=True,
+        )
+        while not done.wait(0.5):
+            pass
+    finally:
+        listener.stop()
+        if stop_printer is not None:
+            stop_printer()
+        store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+# --- verify ----------------------------------------------------------------------------
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from inspector.core.keys import KeyRing, load_public_key_file
+    from inspector.core.signatures import check_signature
+
+    if args.flex_signature is None and args.fluent_signature is None:
+        _err("give --flex-signature and/or --fluent-signature to check")
+        return EXIT_USAGE
+    ring = KeyRing.open(_data_dir(args))
+    keys = []
+    for spec in args.key:
+        path = Path(spec)
+        if path.exists() or os.sep in spec or spec.endswith((".pem", ".der", ".b64", ".crt")):
+            keys.append(load_public_key_file(path, path.stem))
+        else:
+            keys.append(ring.get(spec))
+    if not args.key:
+        keys = list(ring.keys())
+        if not keys:
+            _err("no key to verify with: pass --key FILE, or add one with 'keys add NAME FILE'")
+            return EXIT_USAGE
+    body = _read_input(str(args.body))
+    results = []
+    for header, value in (
+        (SignatureHeader.FLEX, args.flex_signature),
+        (SignatureHeader.FLUENT, args.fluent_signature),
+    ):
+        if value is not None:
+            results.append(check_signature(header, value, body, keys, header.value))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    check.header.value: {
+                        "verdict": check.verdict.value,
+                        "key": check.key_name,
+                        "detail": check.detail,
+                    }
+                    for check in results
+                }
+            )
+        )
+    else:
+        for check in results:
+            line = f"{check.header.value}: {check.verdict.symbol} {check.verdict.label}"
+            if check.key_name:
+                line += f" (key {check.key_name})"
+            if check.verdict is not Verdict.VALID and check.detail:
+                line += f" - {check.detail}"
+            print(line)
+    return EXIT_OK if all(c.verdict is Verdict.VALID for c in results) else EXIT_NOT_VALID
+
+
+# --- keys ------------------------------------------------------------------------------
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from inspector.core.keys import KeyRing
+
+    ring = KeyRing.open(_data_dir(args))
+    if args.keys_command == "add":
+        key = ring.add(args.name, _read_input(args.file), replace=args.replace)
+        print(f"added {key.name}: RSA-{key.bits} ({key.source}) SHA256 {key.fingerprint}")
+    elif args.keys_command == "list":
+        keys = ring.keys()
+        if not keys:
+            print("no keys yet: add Fluent's public key with 'fluent-inspector keys add NAME FILE'")
+        width = max((len(k.name) for k in keys), default=0)
+        for key in keys:
+            print(f"{key.name:<{width}}  RSA-{key.bits:<4}  SHA256 {key.fingerprint}")
+    elif args.keys_command == "remove":
+        ring.remove(args.name)
+        print(f"removed {args.name}")
+    return EXIT_OK
+
+
+# --- export / import -------------------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from inspector.core.exchange import export
+    from inspector.core.store import CaptureQuery, Store
+
+    with Store.open(_data_dir(args)) as store:
+        captures = store.iter_captures(CaptureQuery(text=args.search))
+        if args.output is None:
+            count = export(captures, sys.stdout.buffer, args.format)
+            sys.stdout.flush()
+        else:
+            tmp = args.output.with_name(args.output.name + ".part")
+            try:
+                with tmp.open("wb") as fp:
+                    count = export(captures, fp, args.format)
+                tmp.replace(args.output)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise InspectorError(
+                    f"Cannot write {args.output}: {exc.strerror or exc}. Choose another --output."
+                ) from exc
+    print(f"exported {count} capture(s)", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from inspector.core.exchange import import_file
+    from inspector.core.store import Store
+
+    with Store.open(_data_dir(args)) as store:
+        batch: list[Capture] = []
+        added = seen = 0
+        for capture in import_file(args.file):
+            batch.append(capture)
+            seen += 1
+            if len(batch) >= 500:
+                added += store.add_many(batch)
+                batch.clear()
+        added += store.add_many(batch)
+    print(f"imported {added} capture(s) from {args.file} ({seen - added} already present)")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "gui": cmd_gui,
+    "listen": cmd_listen,
+    "verify": cmd_verify,
+    "keys": cmd_keys,
+    "export": cmd_export,
+    "import": cmd_import,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    wants_help = bool(arguments) and arguments[0] in ("-h", "--help", "--version")
+    if not wants_help and (not arguments or arguments[0].startswith("-")):
+        arguments.insert(0, "gui")
+    args = parser.parse_args(arguments)
+    try:
+        return COMMANDS[args.command](args)
+    except InspectorError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `export | head`: the reader left; that is not an error worth a traceback.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK

@@ -1,0 +1,402 @@
+"""Export and import captures: JSON lines (our own lossless format) and HAR 1.2.
+
+Both keep the body byte-exact: JSON lines always as base64, HAR as text when the body is
+UTF-8 and as base64 (``"encoding": "base64"``, the field HAR defines for content) otherwise.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from inspector import __version__
+from inspector.core.capture import (
+    Capture,
+    ResponseRecord,
+    SignatureCheck,
+    SignatureHeader,
+    Verdict,
+    new_capture_id,
+    split_target,
+)
+from inspector.core.errors import ExchangeError
+from inspector.core.events import EventSummary, parse_event
+
+JSONL = "jsonl"
+HAR = "har"
+FORMATS = (JSONL, HAR)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def _signatures_dict(capture: Capture) -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for header in SignatureHeader:
+        check = capture.signature(header)
+        result[header.value] = {
+            "verdict": check.verdict.value,
+            "key": check.key_name,
+            "received_name": check.received_name,
+            "detail": check.detail,
+            "hint": check.hint,
+        }
+    return result
+
+
+def _event_dict(event: EventSummary | None) -> dict[str, Any] | None:
+    if event is None:
+        return None
+    data = asdict(event)
+    data["missing"] = list(event.missing)
+    return data
+
+
+def capture_to_record(capture: Capture) -> dict[str, Any]:
+    """The JSON-lines record of a capture (fields as in design.md, plus what import needs)."""
+    return {
+        "id": capture.id,
+        "received_at": _iso(capture.received_at),
+        "method": capture.method,
+        "target": capture.target,
+        "path": capture.path,
+        "query": capture.query,
+        "headers": [[name, value] for name, value in capture.headers],
+        "body_b64": _b64(capture.body),
+        "body_size": capture.size,
+        "remote": capture.remote,
+        "tls": capture.tls,
+        "rejected": capture.rejected,
+        "attempt": capture.attempt,
+        "response": {
+            "status": capture.response.status,
+            "headers": [[name, value] for name, value in capture.response.headers],
+            "body_b64": _b64(capture.response.body),
+        },
+        "signatures": _signatures_dict(capture),
+        "event": _event_dict(capture.event),
+    }
+
+
+def _require(record: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = record.get(key)
+    if not isinstance(value, kind):
+        raise ValueError(f"field {key!r} is missing or not {getattr(kind, '__name__', kind)}")
+    return value
+
+
+def _pairs(value: object, what: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"{what} must be a list of [name, value] pairs")
+    pairs = []
+    for item in value:
+        if isinstance(item, list | tuple) and len(item) == 2:
+            pairs.append((str(item[0]), str(item[1])))
+        elif isinstance(item, dict) and "name" in item:
+            pairs.append((str(item["name"]), str(item.get("value", ""))))
+        else:
+            raise ValueError(f"{what} must be a list of [name, value] pairs")
+    return tuple(pairs)
+
+
+def _decode_b64(text: object, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise ValueError(f"{what} must be a base64 string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"{what} is not valid base64") from exc
+
+
+def _checks(value: object) -> tuple[SignatureCheck, ...]:
+    checks = []
+    data = value if isinstance(value, dict) else {}
+    for header in SignatureHeader:
+        entry = data.get(header.value)
+        if not isinstance(entry, dict):
+            checks.append(
+                SignatureCheck(header, Verdict.MISSING, detail="not in the imported file")
+            )
+            continue
+        try:
+            verdict = Verdict(entry.get("verdict"))
+        except ValueError:
+            verdict = Verdict.MISSING
+        checks.append(
+            SignatureCheck(
+                header,
+                verdict,
+                key_name=entry.get("key") or None,
+                received_name=entry.get("received_name") or None,
+                detail=str(entry.get("detail") or ""),
+                hint=entry.get("hint") or None,
+            )
+        )
+    return tuple(checks)
+
+
+def record_to_capture(record: object) -> Capture:
+    """Rebuild a capture from a JSON-lines record. Raises ValueError on a broken record."""
+    if not isinstance(record, dict):
+        raise ValueError("a record must be a JSON object")
+    body = _decode_b64(record.get("body_b64", ""), "body_b64")
+    target = record.get("target")
+    path = str(record.get("path") or "/")
+    query = str(record.get("query") or "")
+    if not isinstance(target, str) or not target:
+        target = f"{path}?{query}" if query else path
+    response = record.get("response") if isinstance(record.get("response"), dict) else {}
+    assert isinstance(response, dict)
+    status = response.get("status", 200)
+    return Capture(
+        id=_require(record, "id", str),
+        received_at=_parse_time(_require(record, "received_at", str)),
+        method=_require(record, "method", str),
+        target=target,
+        path=path,
+        query=query,
+        headers=_pairs(record.get("headers", []), "headers"),
+        body=body,
+        remote=str(record.get("remote") or ""),
+        tls=bool(record.get("tls", False)),
+        response=ResponseRecord(
+            status=status if isinstance(status, int) else 200,
+            headers=_pairs(response.get("headers", []), "response headers"),
+            body=_decode_b64(response.get("body_b64", ""), "response body_b64"),
+        ),
+        signatures=_checks(record.get("signatures")),
+        event=parse_event(body),
+        rejected=record.get("rejected") if isinstance(record.get("rejected"), str) else None,
+        body_size=record.get("body_size") if isinstance(record.get("body_size"), int) else None,
+    )
+
+
+def export_jsonl(captures: Iterable[Capture], fp: IO[bytes]) -> int:
+    """Write one JSON object per line; returns how many were written."""
+    count = 0
+    for capture in captures:
+        fp.write(json.dumps(capture_to_record(capture), ensure_ascii=False).encode("utf-8"))
+        fp.write(b"\n")
+        count += 1
+    return count
+
+
+def _har_content(body: bytes, mime: str) -> dict[str, Any]:
+    try:
+        return {"size": len(body), "mimeType": mime, "text": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"size": len(body), "mimeType": mime, "text": _b64(body), "encoding": "base64"}
+
+
+def _header_value(headers: Iterable[tuple[str, str]], name: str) -> str:
+    lowered = name.lower()
+    for key, value in headers:
+        if key.lower() == lowered:
+            return value
+    return ""
+
+
+def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
+    scheme = "https" if capture.tls else "http"
+    host = _header_value(capture.headers, "host") or "localhost"
+    mime = capture.content_type or "application/octet-stream"
+    post = _har_content(capture.body, mime)
+    post_data: dict[str, Any] = {"mimeType": mime, "text": post["text"], "params": []}
+    if "encoding" in post:
+        # HAR 1.2 defines "encoding" only for response content; tools that read it for
+        # postData (and our own import) get the exact bytes back.
+        post_data["encoding"] = "base64"
+    response_mime = _header_value(capture.response.headers, "content-type") or "text/plain"
+    query_pairs = [
+        {"name": name, "value": value}
+        for name, _, value in (part.partition("=") for part in capture.query.split("&") if part)
+    ]
+    return {
+        "startedDateTime": _iso(capture.received_at),
+        "time": 0,
+        "request": {
+            "method": capture.method,
+            "url": f"{scheme}://{host}{capture.target}",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [{"name": n, "value": v} for n, v in capture.headers],
+            "queryString": query_pairs,
+            "postData": post_data,
+            "headersSize": -1,
+            "bodySize": capture.size,
+        },
+        "response": {
+            "status": capture.response.status,
+            "statusText": "",
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": [{"name": n, "value": v} for n, v in capture.response.headers],
+            "content": _har_content(capture.response.body, response_mime),
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": len(capture.response.body),
+        },
+        "cache": {},
+        "timings": {"send": 0, "wait": 0, "receive": 0},
+        "serverIPAddress": "",
+        "_fluentInspector": {
+            "id": capture.id,
+            "remote": capture.remote,
+            "rejected": capture.rejected,
+            "signatures": _signatures_dict(capture),
+        },
+    }
+
+
+def export_har(captures: Iterable[Capture], fp: IO[bytes]) -> int:
+    """Write a HAR 1.2 document, streaming entries so large exports stay small in memory."""
+    count = 0
+    creator = {"name": "Fluent Webhook Inspector", "version": __version__}
+    fp.write(b'{"log": {"version": "1.2", "creator": ')
+    fp.write(json.dumps(creator).encode())
+    fp.write(b', "entries": [\n')
+    for capture in captures:
+        if count:
+            fp.write(b",\n")
+        fp.write(json.dumps(capture_to_har_entry(capture), ensure_ascii=False).encode("utf-8"))
+        count += 1
+    fp.write(b"\n]}}\n")
+    return count
+
+
+def export(captures: Iterable[Capture], fp: IO[bytes], fmt: str = JSONL) -> int:
+    if fmt == JSONL:
+        return export_jsonl(captures, fp)
+    if fmt == HAR:
+        return export_har(captures, fp)
+    raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def _har_body(post: object) -> bytes:
+    if not isinstance(post, dict):
+        return b""
+    text = post.get("text") or ""
+    if not isinstance(text, str):
+        raise ValueError("postData.text must be a string")
+    if post.get("encoding") == "base64":
+        return _decode_b64(text, "postData.text")
+    return text.encode("utf-8")
+
+
+def har_entry_to_capture(entry: object) -> Capture:
+    if not isinstance(entry, dict):
+        raise ValueError("a HAR entry must be an object")
+    request = entry.get("request")
+    if not isinstance(request, dict):
+        raise ValueError("entry has no request")
+    extra = entry.get("_fluentInspector") if isinstance(entry.get("_fluentInspector"), dict) else {}
+    assert isinstance(extra, dict)
+    url = str(request.get("url") or "/")
+    scheme, sep, rest = url.partition("://")
+    target = "/" + rest.partition("/")[2] if sep else url
+    path, query = split_target(target)
+    body = _har_body(request.get("postData"))
+    response = entry.get("response") if isinstance(entry.get("response"), dict) else {}
+    assert isinstance(response, dict)
+    content = response.get("content") if isinstance(response.get("content"), dict) else {}
+    response_body = _har_body(content) if content else b""
+    status = response.get("status", 200)
+    return Capture(
+        id=str(extra.get("id") or new_capture_id()),
+        received_at=_parse_time(_require(entry, "startedDateTime", str)),
+        method=str(request.get("method") or "POST"),
+        target=target,
+        path=path,
+        query=query,
+        headers=_pairs(request.get("headers", []), "request headers"),
+        body=body,
+        remote=str(extra.get("remote") or entry.get("serverIPAddress") or ""),
+        tls=scheme == "https",
+        response=ResponseRecord(
+            status=status if isinstance(status, int) else 200,
+            headers=_pairs(response.get("headers", []), "response headers"),
+            body=response_body,
+        ),
+        signatures=_checks(extra.get("signatures")),
+        event=parse_event(body),
+        rejected=extra.get("rejected") if isinstance(extra.get("rejected"), str) else None,
+    )
+
+
+def _is_har(path: Path) -> bool:
+    """A JSON-lines file's first line is a complete record; a HAR file's is not (or has "log")."""
+    with path.open("rb") as fp:
+        first = b""
+        for line in fp:
+            if line.strip():
+                first = line
+                break
+    if not first:
+        raise ExchangeError(f"{path} is empty: nothing to import.")
+    try:
+        record = json.loads(first)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return first.lstrip().startswith(b"{")
+    return isinstance(record, dict) and "log" in record
+
+
+def import_file(path: Path) -> Iterator[Capture]:
+    """Read captures from a JSON-lines or HAR file (detected from the content).
+
+    Raises ExchangeError naming the file and the line or entry that is broken.
+    """
+    try:
+        har = _is_har(path)
+    except OSError as exc:
+        raise ExchangeError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    yield from (_import_har(path) if har else _import_jsonl(path))
+
+
+def _import_jsonl(path: Path) -> Iterator[Capture]:
+    with path.open("rb") as fp:
+        for number, line in enumerate(fp, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                yield record_to_capture(record)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise ExchangeError(
+                    f"{path}, line {number}: not a capture record ({exc}). "
+                    "Import takes files written by 'fluent-inspector export' (JSON lines or HAR)."
+                ) from exc
+
+
+def _import_har(path: Path) -> Iterator[Capture]:
+    try:
+        with path.open("rb") as fp:
+            document = json.load(fp)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ExchangeError(f"{path} is not valid HAR/JSON ({exc}).") from exc
+    log = document.get("log") if isinstance(document, dict) else None
+    entries = log.get("entries") if isinstance(log, dict) else None
+    if not isinstance(entries, list):
+        raise ExchangeError(f"{path} has no HAR log.entries list: nothing to import.")
+    for number, entry in enumerate(entries, start=1):
+        try:
+            yield har_entry_to_capture(entry)
+        except ValueError as exc:
+            raise ExchangeError(f"{path}, HAR entry {number}: {exc}.") from exc
