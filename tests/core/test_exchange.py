@@ -1,0 +1,158 @@
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from inspector.core.capture import (
+    Capture,
+    ResponseRecord,
+    SignatureCheck,
+    SignatureHeader,
+    Verdict,
+)
+from inspector.core.errors import ExchangeError
+from inspector.core.events import parse_event
+from inspector.core.exchange import (
+    capture_to_record,
+    export_har,
+    export_jsonl,
+    import_file,
+)
+
+EVENT_BODY = (
+    b'{"id":"ev-1","name":"OrderCreated","accountId":"ACME","retailerId":"1",'
+    b'"entityId":"5","entityRef":"HD-1","entityType":"ORDER","entityStatus":"CREATED"}'
+)
+
+
+def _capture(body: bytes, **changes: object) -> Capture:
+    base = Capture(
+        id="cap-" + str(len(body)),
+        received_at=datetime(2026, 11, 30, 6, 30, 1, 123456, tzinfo=UTC),
+        method="POST",
+        target="/hooks/fluent?env=sandbox&x=1",
+        path="/hooks/fluent",
+        query="env=sandbox&x=1",
+        headers=(
+            ("Host", "127.0.0.1:8765"),
+            ("Content-Type", "application/json"),
+            ("flex.signature", "AAAA"),
+            ("X-Dup", "one"),
+            ("x-dup", "two"),
+        ),
+        body=body,
+        remote="127.0.0.1:50123",
+        response=ResponseRecord(
+            200, (("Content-Type", "application/json"),), b'{"status":"received"}'
+        ),
+        signatures=(
+            SignatureCheck(
+                SignatureHeader.FLEX,
+                Verdict.VALID,
+                key_name="sydney",
+                received_name="flex.signature",
+            ),
+            SignatureCheck(
+                SignatureHeader.FLUENT, Verdict.MISSING, detail="header missing", hint=None
+            ),
+        ),
+        event=parse_event(body),
+    )
+    return base.with_(**changes)
+
+
+BODIES = [EVENT_BODY, b"\xff\x00\xfe binary \x80", b"", "ünïcode ✓".encode()]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "har"])
+def test_round_trip_is_byte_exact(tmp_path: Path, fmt: str) -> None:
+    captures = [_capture(body, id=f"c{i}") for i, body in enumerate(BODIES)]
+    out = tmp_path / f"export.{fmt}"
+    with out.open("wb") as fp:
+        count = export_jsonl(captures, fp) if fmt == "jsonl" else export_har(captures, fp)
+    assert count == len(captures)
+    back = list(import_file(out))
+    assert [c.id for c in back] == [c.id for c in captures]
+    for original, restored in zip(captures, back, strict=True):
+        assert restored.body == original.body
+        assert restored.headers == original.headers
+        assert restored.method == original.method
+        assert restored.target == original.target
+        assert restored.query == original.query
+        assert restored.received_at == original.received_at
+        assert restored.response == original.response
+        assert restored.remote == original.remote
+        assert [s.verdict for s in restored.signatures] == [Verdict.VALID, Verdict.MISSING]
+        assert restored.signature(SignatureHeader.FLEX).key_name == "sydney"
+        assert restored.event == original.event
+
+
+def test_jsonl_record_has_the_documented_fields() -> None:
+    record = capture_to_record(_capture(EVENT_BODY))
+    for field in (
+        "id",
+        "received_at",
+        "method",
+        "path",
+        "query",
+        "headers",
+        "body_b64",
+        "remote",
+        "response",
+        "signatures",
+        "event",
+    ):
+        assert field in record
+    assert record["received_at"] == "2026-11-30T06:30:01.123456Z"
+    assert record["headers"][2] == ["flex.signature", "AAAA"]
+    assert record["signatures"]["flex.signature"]["verdict"] == "valid"
+    assert record["signatures"]["flex.signature"]["key"] == "sydney"
+    assert record["signatures"]["fluent-signature"]["verdict"] == "missing"
+    assert record["event"]["entity_ref"] == "HD-1"
+    assert set(record["response"]) >= {"status", "headers", "body_b64"}
+    assert json.loads(json.dumps(record)) == record
+
+
+def test_har_is_valid_har_1_2() -> None:
+    fp = io.BytesIO()
+    export_har([_capture(EVENT_BODY), _capture(b"\xff", id="bin")], fp)
+    document = json.loads(fp.getvalue())
+    assert document["log"]["version"] == "1.2"
+    entry = document["log"]["entries"][0]
+    assert entry["request"]["url"] == "http://127.0.0.1:8765/hooks/fluent?env=sandbox&x=1"
+    assert entry["request"]["queryString"] == [
+        {"name": "env", "value": "sandbox"},
+        {"name": "x", "value": "1"},
+    ]
+    assert entry["request"]["postData"]["text"] == EVENT_BODY.decode()
+    assert document["log"]["entries"][1]["request"]["postData"]["encoding"] == "base64"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b'{"id": "x"}\n', "line 1"),
+        (
+            b'{"id":"a","received_at":"2026-01-01T00:00:00Z","method":"POST","body_b64":"@@"}\n',
+            "base64",
+        ),
+        (b"not json\n", "line 1"),
+        (b'{"log": {"nope": 1}}', "entries"),
+        (b'{"log":\n {"entries": [ {"request": 5} ]}}', "entry 1"),
+    ],
+)
+def test_broken_files_give_clear_errors(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "broken"
+    path.write_bytes(content)
+    with pytest.raises(ExchangeError, match=message):
+        list(import_file(path))
+
+
+def test_missing_file_is_an_exchange_error(tmp_path: Path) -> None:
+    with pytest.raises(ExchangeError, match="Cannot read"):
+        list(import_file(tmp_path / "nope.jsonl"))
