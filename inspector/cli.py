@@ -270,16 +270,16 @@ def cmd_listen(args: argparse.Namespace) -> int:
     }
     try:
         status = listener.start()
-        if not keyring.keys():
-            _err(
-                "no public key configured: signatures show 'no key'. Add one: "
-                "fluent-inspector keys add NAME FILE"
-            )
         print(
             f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
             file=sys.stderr,
             flush=True,
         )
+        if not keyring.keys():
+            _err(
+                "no public key configured: signatures show 'no key'. Add one: "
+                "fluent-inspector keys add NAME FILE"
+            )
         while not done.wait(0.5):
             pass
     finally:
