@@ -155,7 +155,7 @@ def run_wrk(name: str, port: int, script: Path, connections: int, seconds: float
             "wrk",
             f"-t{threads}",
             f"-c{connections}",
-            f"-d{seconds}s",
+            f"-d{max(1, round(seconds))}s",
             "--latency",
             "-s",
             str(script),
