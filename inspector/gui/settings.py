@@ -1,0 +1,199 @@
+"""Typed access to the GUI's persistent preferences (QSettings).
+
+Every preference has one typed property here with its default. QSettings hands back strings
+from ini files (and whatever a user typed when editing them), so every read coerces and falls
+back to the default when the stored value is unusable; nothing outside this module touches
+QSettings keys. Secrets never go here: they belong in the keyring (core.secrets).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Generic, Literal, TypeVar, overload
+
+from PySide6.QtCore import QByteArray, QSettings
+
+ORGANIZATION = "FluentInspector"
+APPLICATION = "Fluent Webhook Inspector"
+
+ThemeName = Literal["system", "light", "dark"]
+THEMES: tuple[ThemeName, ...] = ("system", "light", "dark")
+
+MIN_ZOOM = 0.6
+MAX_ZOOM = 2.5
+
+T = TypeVar("T")
+
+
+def _coerce_str(raw: Any) -> str | None:
+    return raw if isinstance(raw, str) else None
+
+
+def _coerce_int(raw: Any, lo: int, hi: int) -> int | None:
+    if isinstance(raw, bool):
+        return None
+    value: int
+    if isinstance(raw, int):
+        value = raw
+    elif isinstance(raw, str):
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return value if lo <= value <= hi else None
+
+
+def _coerce_float(raw: Any, lo: float, hi: float) -> float | None:
+    if isinstance(raw, bool):
+        return None
+    value: float
+    if isinstance(raw, int | float):
+        value = float(raw)
+    elif isinstance(raw, str):
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    if not math.isfinite(value):
+        return None
+    return min(max(value, lo), hi)
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def _coerce_bool(raw: Any) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, int):
+        return raw != 0
+    if isinstance(raw, str):
+        lowered = raw.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+    return None
+
+
+def _coerce_bytes(raw: Any) -> QByteArray | None:
+    if isinstance(raw, QByteArray):
+        return QByteArray(raw) if not raw.isEmpty() else None
+    if isinstance(raw, bytes | bytearray) and raw:
+        return QByteArray(bytes(raw))
+    return None
+
+
+def _coerce_theme(raw: Any) -> ThemeName | None:
+    if isinstance(raw, str):
+        lowered = raw.strip().lower()
+        for name in THEMES:
+            if lowered == name:
+                return name
+    return None
+
+
+class _Setting(Generic[T]):
+    """A typed QSettings key exposed as a property of :class:`Settings`.
+
+    ``coerce`` turns a raw stored value into T, or returns None when it is unusable.
+    """
+
+    def __init__(self, key: str, default: T, coerce: Callable[[Any], T | None]) -> None:
+        self.key = key
+        self.default = default
+        self._coerce = coerce
+
+    @overload
+    def __get__(self, obj: None, owner: type[Settings]) -> _Setting[T]: ...
+
+    @overload
+    def __get__(self, obj: Settings, owner: type[Settings]) -> T: ...
+
+    def __get__(self, obj: Settings | None, owner: type[Settings]) -> _Setting[T] | T:
+        if obj is None:
+            return self
+        raw = obj.qsettings.value(self.key)
+        if raw is None:
+            return self.default
+        value = self._coerce(raw)
+        return self.default if value is None else value
+
+    def __set__(self, obj: Settings, value: T) -> None:
+        if value is None:
+            obj.qsettings.remove(self.key)
+            return
+        checked = self._coerce(value)
+        if checked is None:
+            raise ValueError(f"invalid value for setting {self.key!r}: {value!r}")
+        # QByteArray is stored as-is (QSettings encodes it); everything else as its plain form
+        # so the ini file stays readable and editable by hand.
+        obj.qsettings.setValue(self.key, checked)
+
+
+class Settings:
+    """The GUI's preferences, typed. Pass a QSettings (e.g. an ini file) in tests."""
+
+    window_geometry: _Setting[QByteArray | None] = _Setting("window/geometry", None, _coerce_bytes)
+    window_state: _Setting[QByteArray | None] = _Setting("window/state", None, _coerce_bytes)
+    splitter_state: _Setting[QByteArray | None] = _Setting(
+        "window/splitter_state", None, _coerce_bytes
+    )
+    table_header_state: _Setting[QByteArray | None] = _Setting(
+        "table/header_state", None, _coerce_bytes
+    )
+    """Column widths and order, from ``QHeaderView.saveState()``."""
+
+    listener_host: _Setting[str] = _Setting("listener/host", "127.0.0.1", _coerce_str)
+    listener_port: _Setting[int] = _Setting(
+        "listener/port", 8765, lambda raw: _coerce_int(raw, 1, 65535)
+    )
+    body_limit_mb: _Setting[int] = _Setting(
+        "listener/body_limit_mb", 10, lambda raw: _coerce_int(raw, 1, 1024)
+    )
+    tls_cert: _Setting[str] = _Setting("listener/tls_cert", "", _coerce_str)
+    tls_key: _Setting[str] = _Setting("listener/tls_key", "", _coerce_str)
+    """Path of the TLS private key file (the file, never its contents)."""
+
+    follow_newest: _Setting[bool] = _Setting("view/follow_newest", True, _coerce_bool)
+    zoom: _Setting[float] = _Setting(
+        "view/zoom", 1.0, lambda raw: _coerce_float(raw, MIN_ZOOM, MAX_ZOOM)
+    )
+    detail_tab: _Setting[int] = _Setting(
+        "view/detail_tab", 0, lambda raw: _coerce_int(raw, 0, 1000)
+    )
+    theme: _Setting[ThemeName] = _Setting("view/theme", "system", _coerce_theme)
+    last_export_dir: _Setting[str] = _Setting("files/last_export_dir", "", _coerce_str)
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.qsettings = (
+            qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
+        )
+
+    def sync(self) -> None:
+        """Write pending changes to permanent storage (QSettings also does this lazily)."""
+        self.qsettings.sync()
+
+    def reset(self, name: str) -> None:
+        """Forget one preference so it reads as its default again."""
+        descriptor = type(self).__dict__.get(name)
+        if not isinstance(descriptor, _Setting):
+            raise AttributeError(f"no setting named {name!r}")
+        self.qsettings.remove(descriptor.key)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(n for n, v in vars(cls).items() if isinstance(v, _Setting))
+
+    @classmethod
+    def default(cls, name: str) -> object:
+        descriptor = vars(cls).get(name)
+        if not isinstance(descriptor, _Setting):
+            raise AttributeError(f"no setting named {name!r}")
+        return descriptor.default
