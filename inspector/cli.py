@@ -117,6 +117,51 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="read captures from a JSON-lines or HAR file")
     _add_data_dir(imp)
     imp.add_argument("file", type=Path)
+
+    profile = sub.add_parser("profile", help="manage Fluent API connection profiles")
+    _add_data_dir(profile)
+    profile_sub = profile.add_subparsers(
+        dest="profile_command", parser_class=_Parser, required=True
+    )
+    profile_add = profile_sub.add_parser(
+        "add", help="add a profile; secrets are asked for (or read from the environment)"
+    )
+    profile_add.add_argument("name")
+    profile_add.add_argument(
+        "--base-url", required=True, help="e.g. https://ACME.sandbox.api.fluentretail.com"
+    )
+    profile_add.add_argument("--client-id", default="")
+    profile_add.add_argument("--username", default="")
+    profile_add.add_argument("--retailer-id", default=None)
+    profile_add.add_argument(
+        "--bearer-token", action="store_true", help="use a pasted bearer token instead of a login"
+    )
+    profile_add.add_argument(
+        "--replace", action="store_true", help="replace a profile of that name"
+    )
+    _add_data_dir(profile_add)
+    profile_list = profile_sub.add_parser("list", help="list profiles (never their secrets)")
+    _add_data_dir(profile_list)
+    profile_remove = profile_sub.add_parser("remove", help="remove a profile and its secrets")
+    profile_remove.add_argument("name")
+    _add_data_dir(profile_remove)
+
+    follow = sub.add_parser("follow-up", help="ask Fluent's GraphQL API about a capture's entity")
+    _add_data_dir(follow)
+    follow.add_argument("capture_id")
+    follow.add_argument("--profile", help="profile name (default: the only profile)")
+    follow.add_argument("--query", type=Path, help="a .graphql file instead of the template")
+    follow.add_argument("--variables", help="JSON object of variables (default: from the event)")
+
+    sandbox = sub.add_parser("sandbox", help="run an offline Fluent account for demos and tests")
+    _add_data_dir(sandbox)
+    sandbox.add_argument("--port", type=int, default=0, help="port for OAuth + GraphQL (0 = any)")
+    sandbox.add_argument("--emit-to", metavar="URL", help="post a scenario's signed webhooks here")
+    sandbox.add_argument("--scenario", default="order-lifecycle", help="scenario to play")
+    sandbox.add_argument("--step-seconds", type=float, default=1.0, help="scale of every pause")
+    sandbox.add_argument(
+        "--add-profile", metavar="NAME", help="also save a profile NAME pointing at the sandbox"
+    )
     return parser
 
 
@@ -416,6 +461,177 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- profiles, follow-up, sandbox -------------------------------------------------------
+
+
+def _secret_from(env: str, prompt: str) -> str:
+    import getpass
+
+    value = os.environ.get(env)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise InspectorError(f"{prompt} is needed: set {env} or run this in a terminal.")
+    return getpass.getpass(f"{prompt}: ")
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from inspector.core.fluent_api import ENV_CLIENT_SECRET, ENV_PASSWORD, Profile, ProfileStore
+    from inspector.core.secrets import SecretStore
+
+    store = ProfileStore(_data_dir(args))
+    secrets = SecretStore()
+    if args.profile_command == "add":
+        profile = store.add(
+            Profile(
+                name=args.name,
+                base_url=args.base_url,
+                client_id=args.client_id,
+                username=args.username,
+                retailer_id=args.retailer_id,
+                bearer_token_mode=args.bearer_token,
+            ).validated(),
+            replace_existing=args.replace,
+        )
+        if not secrets.persistent:
+            _err(
+                f"{secrets.reason} Profile saved without secrets: set {ENV_CLIENT_SECRET} and "
+                f"{ENV_PASSWORD} when you run follow-up."
+            )
+        elif profile.bearer_token_mode:
+            secrets.set(profile.name, "token", _secret_from("FLUENT_TOKEN", "Bearer token"))
+        else:
+            secrets.set(
+                profile.name, "client_secret", _secret_from(ENV_CLIENT_SECRET, "Client secret")
+            )
+            secrets.set(profile.name, "password", _secret_from(ENV_PASSWORD, "Password"))
+        print(f"added profile {profile.name}: {profile.base_url}")
+    elif args.profile_command == "list":
+        profiles = store.list()
+        if not profiles:
+            print("no profiles yet: fluent-inspector profile add NAME --base-url URL ...")
+        for profile in profiles:
+            who = (
+                "bearer token"
+                if profile.bearer_token_mode
+                else f"{profile.username} / {profile.client_id}"
+            )
+            retailer = f"  retailer {profile.retailer_id}" if profile.retailer_id else ""
+            print(f"{profile.name}  {profile.base_url}  {who}{retailer}")
+    elif args.profile_command == "remove":
+        store.remove(args.name)
+        with contextlib.suppress(Exception):
+            secrets.delete_profile(args.name)
+        print(f"removed profile {args.name}")
+    return EXIT_OK
+
+
+def cmd_follow_up(args: argparse.Namespace) -> int:
+    from inspector.core.fluent_api import FluentApiError, ProfileStore, SyncFluentClient
+    from inspector.core.queries import template_for, variables_for
+    from inspector.core.secrets import SecretStore
+    from inspector.core.store import Store
+
+    data_dir = _data_dir(args)
+    with Store.open(data_dir) as store:
+        capture = store.get(args.capture_id)
+    if capture is None:
+        raise InspectorError(f"No capture with id {args.capture_id!r} in {data_dir}.")
+    profiles = ProfileStore(data_dir)
+    if args.profile:
+        profile = profiles.get(args.profile)
+    else:
+        available = profiles.list()
+        if len(available) != 1:
+            raise InspectorError(
+                "Say which profile to use with --profile NAME "
+                f"({len(available)} profiles exist; 'profile add' creates one)."
+            )
+        profile = available[0]
+    if args.query is not None:
+        query = _read_input(str(args.query)).decode("utf-8", errors="replace")
+    elif capture.event is not None:
+        query = template_for(capture.event.entity_type).query_text
+    else:
+        raise InspectorError("This capture is not a Fluent event: pass --query FILE.")
+    if args.variables is not None:
+        try:
+            variables = json.loads(args.variables)
+        except ValueError as exc:
+            raise InspectorError(f"--variables is not JSON ({exc}).") from exc
+    elif capture.event is not None:
+        variables = variables_for(capture.event)
+    else:
+        variables = {}
+    with SyncFluentClient(profile, SecretStore(), data_dir=data_dir) as client:
+        try:
+            result = client.execute(query, variables)
+        except FluentApiError as exc:
+            _err(str(exc))
+            return EXIT_NOT_VALID
+    print(json.dumps({"data": result.data, "errors": result.errors or None}, indent=2))
+    if result.errors:
+        _err(result.error_summary())
+        for explanation in result.explanations():
+            _err(explanation)
+        return EXIT_NOT_VALID
+    return EXIT_OK
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from inspector.core.fluent_api import Profile, ProfileStore
+    from inspector.core.sandbox import Sandbox
+
+    sandbox = Sandbox(args.port).start()
+    done = threading.Event()
+    previous = {
+        sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        print(f"Sandbox Fluent account at {sandbox.base_url} (OAuth + GraphQL) - Ctrl+C stops")
+        print(
+            f"  client id {sandbox.client_id}, client secret {sandbox.client_secret}, "
+            f"username {sandbox.username}, password {sandbox.password} (demo values, not secrets)"
+        )
+        if args.add_profile:
+            ProfileStore(_data_dir(args)).add(
+                Profile(
+                    args.add_profile,
+                    sandbox.base_url,
+                    sandbox.client_id,
+                    sandbox.username,
+                    sandbox.retailer_id,
+                ).validated(),
+                replace_existing=True,
+            )
+            print(
+                f"  profile {args.add_profile!r} saved; run follow-ups with "
+                f"FLUENT_CLIENT_SECRET={sandbox.client_secret} FLUENT_PASSWORD={sandbox.password}"
+            )
+        sys.stdout.flush()
+        if args.emit_to:
+
+            def report(delivery: Any) -> None:
+                answer = delivery.status if delivery.status is not None else delivery.error
+                print(
+                    f"  sent {delivery.name} {delivery.entity_type} {delivery.entity_id} "
+                    f"(event {delivery.event_id}, attempt {delivery.attempt}) -> {answer}",
+                    flush=True,
+                )
+
+            playing = sandbox.play(
+                args.scenario, args.emit_to, step_seconds=args.step_seconds, on_delivery=report
+            )
+            playing.add_done_callback(lambda _: print("scenario finished", flush=True))
+        while not done.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui,
     "listen": cmd_listen,
@@ -423,6 +639,9 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "keys": cmd_keys,
     "export": cmd_export,
     "import": cmd_import,
+    "profile": cmd_profile,
+    "follow-up": cmd_follow_up,
+    "sandbox": cmd_sandbox,
 }
 
 
