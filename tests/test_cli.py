@@ -351,3 +351,162 @@ def test_python_dash_m_and_version() -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("fluent-inspector ")
+
+
+def test_profile_and_follow_up_against_the_sandbox(
+    data_dir: Path, listen: tuple[subprocess.Popen[str], int]
+) -> None:
+    from inspector.core.sandbox import Sandbox
+
+    process, port = listen
+    with Sandbox() as sandbox:
+        deliveries = sandbox.run_scenario(
+            "order-lifecycle", f"http://127.0.0.1:{port}/hooks", step_seconds=0.01
+        )
+        assert deliveries and all(d.status == 200 for d in deliveries)
+        env_secrets = {
+            "FLUENT_CLIENT_SECRET": sandbox.client_secret,
+            "FLUENT_PASSWORD": sandbox.password,
+        }
+        added = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "profile",
+                "add",
+                "demo",
+                "--base-url",
+                sandbox.base_url,
+                "--client-id",
+                sandbox.client_id,
+                "--username",
+                sandbox.username,
+                "--retailer-id",
+                "1",
+                "--data-dir",
+                str(data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+            env={**os.environ, **env_secrets},
+        )
+        assert added.returncode == 0, added.stderr
+        listed = cli("profile", "list", data_dir=data_dir)
+        assert "demo" in listed.stdout
+        assert sandbox.client_secret not in listed.stdout
+        assert sandbox.client_secret not in (data_dir / "profiles.json").read_text()
+
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=15)
+        records = [
+            json.loads(line) for line in cli("export", data_dir=data_dir).stdout.splitlines()
+        ]
+        order = next(r for r in records if r["event"] and r["event"]["entity_type"] == "ORDER")
+
+        answered = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "inspector",
+                "follow-up",
+                order["id"],
+                "--data-dir",
+                str(data_dir),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+            env={**os.environ, **env_secrets},
+        )
+        assert answered.returncode == 0, answered.stderr
+        result = json.loads(answered.stdout)
+        assert result["data"]["orderById"]["ref"] == order["event"]["entity_ref"]
+        assert result["data"]["orderById"]["status"] == "COMPLETE"
+
+        no_secret = cli("follow-up", order["id"], data_dir=data_dir)
+        assert no_secret.returncode == 1
+        assert "FLUENT_PASSWORD" in no_secret.stderr
+        assert "Traceback" not in no_secret.stderr
+    assert_clean_error(cli("follow-up", "no-such-capture", data_dir=data_dir), "no-such-capture")
+    assert cli("profile", "remove", "demo", data_dir=data_dir).returncode == 0
+    assert_clean_error(cli("profile", "remove", "demo", data_dir=data_dir), "demo")
+
+
+def test_sandbox_command_emits_signed_webhooks(
+    data_dir: Path, tmp_path: Path, listen: tuple[subprocess.Popen[str], int]
+) -> None:
+    from inspector.core.resources import resource_path
+
+    _, port = listen
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "sandbox",
+            "--emit-to",
+            f"http://127.0.0.1:{port}/hooks",
+            "--scenario",
+            "retry-storm",
+            "--step-seconds",
+            "0.01",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert sandbox.stdout is not None
+        lines = []
+        while not lines or lines[-1].strip() != "scenario finished":
+            line = sandbox.stdout.readline()
+            assert line, sandbox.stderr.read() if sandbox.stderr else ""
+            lines.append(line)
+        sent = [line for line in lines if line.strip().startswith("sent ")]
+        assert len(sent) == 4
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        assert sandbox.wait(timeout=15) == 0
+    # The retry storm repeats one event id: the store numbers the attempts 1..4.
+    records = [json.loads(line) for line in cli("export", data_dir=data_dir).stdout.splitlines()]
+    assert sorted(r["attempt"] for r in records) == [1, 2, 3, 4]
+    assert len({r["event"]["id"] for r in records}) == 1
+    # Each delivery is signed with the shipped demo key: check it with openssl, independently.
+    spki = resource_path("demo", "demo-public.b64").read_text().strip()
+    pem = tmp_path / "demo.pem"
+    lines = [spki[i : i + 64] for i in range(0, len(spki), 64)]
+    pem.write_text(
+        "-----BEGIN PUBLIC KEY-----\n" + "\n".join(lines) + "\n-----END PUBLIC KEY-----\n"
+    )
+    record = records[0]
+    headers = {name.lower(): value for name, value in record["headers"]}
+    body = tmp_path / "body"
+    body.write_bytes(base64.b64decode(record["body_b64"]))
+    for header, digest in (("fluent-signature", "-sha512"), ("flex.signature", "-md5")):
+        signature = tmp_path / f"{header}.sig"
+        signature.write_bytes(base64.b64decode(headers[header]))
+        checked = subprocess.run(
+            [
+                "openssl",
+                "dgst",
+                digest,
+                "-verify",
+                str(pem),
+                "-signature",
+                str(signature),
+                str(body),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
