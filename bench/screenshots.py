@@ -1,0 +1,196 @@
+"""Seed ~30 varied webhooks through the real listener and screenshot the main window.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/screenshots.py [OUT_DIR]
+
+Writes OUT_DIR/screenshot-light.png and screenshot-dark.png (default: docs/). Everything lives
+in a temporary data dir and settings file: a user's real captures and keys are never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from inspector.core.keys import KeyRing  # noqa: E402
+from inspector.core.listener import ListenerConfig  # noqa: E402
+from inspector.core.signatures import sign_headers  # noqa: E402
+from inspector.core.store import Store  # noqa: E402
+from inspector.gui import demo, theme  # noqa: E402
+from inspector.gui.app import build_main_window  # noqa: E402
+from inspector.gui.icons import icon  # noqa: E402
+from inspector.gui.mainwindow import MainWindow  # noqa: E402
+from inspector.gui.settings import Settings  # noqa: E402
+
+EVENTS = [
+    ("ORDER", "CREATE", "CREATED", "HD-{n:06d}"),
+    ("ORDER", "ORDER_BOOKED", "BOOKED", "HD-{n:06d}"),
+    ("FULFILMENT", "FULFILMENT_READY", "READY", "FF-{n:05d}"),
+    ("FULFILMENT", "PICK_CONFIRMED", "PICKED", "FF-{n:05d}"),
+    ("CONSIGNMENT", "CONSIGNMENT_CREATED", "CREATED", "CON-{n:05d}"),
+    ("ARTICLE", "ARTICLE_DISPATCHED", "DISPATCHED", "ART-{n:05d}"),
+    ("INVENTORY_POSITION", "INVENTORY_CHANGED", "ACTIVE", "SKU-{n:04d}:DC_SYD"),
+    ("RETURN_ORDER", "RETURN_CREATED", "CREATED", "RET-{n:05d}"),
+    ("LOCATION", "LOCATION_UPDATED", "ACTIVE", "LOC_{n:03d}"),
+]
+
+
+def event(n: int, kind: int, event_id: str | None = None) -> dict[str, object]:
+    entity_type, name, status, ref = EVENTS[kind % len(EVENTS)]
+    root_type = {
+        "INVENTORY_POSITION": "INVENTORY_CATALOGUE",
+        "LOCATION": "LOCATION",
+        "RETURN_ORDER": "RETURN_ORDER",
+    }.get(entity_type, "ORDER")
+    return {
+        "id": event_id or str(uuid.uuid4()),
+        "name": name,
+        "accountId": "ACME",
+        "retailerId": "1",
+        "entityId": str(5000 + n),
+        "entityRef": ref.format(n=1200 + n),
+        "entityType": entity_type,
+        "entityStatus": status,
+        "rootEntityId": str(4000 + n),
+        "rootEntityRef": f"HD-{1200 + n:06d}" if root_type == "ORDER" else "DEFAULT:1",
+        "rootEntityType": root_type,
+        "type": "NORMAL",
+        "attributes": {"carrier": "AUSPOST", "totalPrice": 42.5 + n, "items": n % 4 + 1},
+        "meta": {"mode": "SYNC", "simulation": False, "models": []},
+    }
+
+
+def seed(
+    url: str, sydney: RSAPrivateKey, dublin: RSAPrivateKey, pause: Callable[[], None] = lambda: None
+) -> int:
+    """Post the varied set in bursts (``pause`` between them); returns how many were sent."""
+    base = url.rstrip("/")
+    sent = 0
+    with httpx.Client(timeout=10) as client:
+
+        def send(
+            body: bytes,
+            headers: list[tuple[str, str]],
+            path: str = "/hooks/fluent",
+            method: str = "POST",
+        ) -> None:
+            nonlocal sent
+            client.request(
+                method,
+                base + path,
+                content=body,
+                headers=[("Content-Type", "application/json"), *headers],
+            )
+            sent += 1
+
+        for n in range(16):  # genuine traffic: sydney sandbox and the demo key
+            body = json.dumps(event(n, n), separators=(",", ":")).encode()
+            key = sydney if n % 3 else demo.demo_private_key()
+            send(body, sign_headers(key, body))
+            if n % 4 == 3:
+                pause()
+        retry_id = str(uuid.uuid4())
+        retry = json.dumps(event(40, 2, retry_id), separators=(",", ":")).encode()
+        for _ in range(4):  # the same event delivered four times (receiver answered slowly)
+            send(retry, sign_headers(sydney, retry))
+        pause()
+        for n in range(3):  # wrong environment's key
+            body = json.dumps(event(50 + n, n + 4), separators=(",", ":")).encode()
+            send(body, sign_headers(dublin, body))
+        pause()
+        for n in range(2):  # a proxy dropped the dotted header
+            body = json.dumps(event(60 + n, n + 1), separators=(",", ":")).encode()
+            send(body, [h for h in sign_headers(sydney, body) if h[0] != "flex.signature"])
+        body = json.dumps(event(70, 0), indent=2).encode()  # re-serialised after signing
+        send(body, sign_headers(sydney, json.dumps(json.loads(body)).encode()))
+        send(b"ping", [], "/health", "GET")  # not a webhook at all
+        send(b"<xml>not json</xml>", [("flex.signature", "%%%not-base64%%%")], "/legacy")
+        send(b"\x00\x01\x02binary\xff", [], "/upload")
+    return sent
+
+
+def wait_for_rows(app: QApplication, window: MainWindow, count: int) -> None:
+    deadline = time.monotonic() + 20
+    while window.model.total < count and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+
+
+def settle(app: QApplication, seconds: float = 0.5) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def main(out_dir: Path) -> None:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setWindowIcon(icon("app"))
+    work = Path(tempfile.mkdtemp(prefix="inspector-shots-"))
+    settings = Settings(QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat))
+    theme.apply_theme(app, "light")
+    store = Store(work / "captures.sqlite3")
+    keyring = KeyRing(work / "keys.json")
+    demo.ensure_demo_key(keyring, work)
+    sydney = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    dublin = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    from cryptography.hazmat.primitives import serialization
+
+    spki = sydney.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    import base64
+
+    keyring.add("sandbox-sydney", base64.b64encode(spki).decode())
+    window = build_main_window(store, keyring, settings, ListenerConfig(port=0))
+    window.resize(1600, 960)
+    window.show()
+    settle(app)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    window.grab().save(str(out_dir / "screenshot-empty.png"))
+    url = window.listener_url()
+    assert url, window.status_panel.health_text()
+    window.act_follow.setChecked(False)
+    # Bursts a few seconds apart so the activity strip shows several 5-second buckets.
+    sent = seed(url, sydney, dublin, pause=lambda: settle(app, 2.6))
+    wait_for_rows(app, window, sent)
+    # The most telling row to show: a genuine-looking event that no configured key verifies.
+    target = next(
+        (
+            r
+            for r in range(window.model.rowCount())
+            if window.model.row_at(r).fluent.value == "invalid"
+        ),
+        0,
+    )
+    window.select_row(target)
+    settle(app, 1.0)
+    window.grab().save(str(out_dir / "screenshot-light.png"))
+    window.set_theme("dark")
+    settle(app, 1.0)
+    window.grab().save(str(out_dir / "screenshot-dark.png"))
+    window.set_theme("light")
+    print(f"{sent} requests, {window.model.total} captures; screenshots in {out_dir}")
+    window.shutdown()
+    store.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs")

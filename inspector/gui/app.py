@@ -1,0 +1,111 @@
+"""Application entry point: builds core objects and the main window, runs the event loop."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from inspector.core import paths
+from inspector.core.errors import InspectorError
+from inspector.core.keys import KeyRing
+from inspector.core.listener import ListenerConfig
+from inspector.core.store import Store
+from inspector.gui import demo, theme, workers
+from inspector.gui.errors import install_excepthook
+from inspector.gui.icons import icon
+from inspector.gui.mainwindow import MainWindow
+from inspector.gui.settings import APPLICATION, ORGANIZATION, Settings
+
+__all__ = ["build_main_window", "listener_config_from", "run"]
+
+
+def listener_config_from(
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    allow_remote: bool = False,
+) -> ListenerConfig:
+    """The listener configuration: command-line values win over saved settings."""
+    cert = settings.tls_cert
+    key = settings.tls_key
+    return ListenerConfig(
+        host=host or settings.listener_host,
+        port=settings.listener_port if port is None else port,
+        body_limit=settings.body_limit_mb * 1024 * 1024,
+        tls_cert=Path(cert) if cert else None,
+        tls_key=Path(key) if key else None,
+        allow_remote=allow_remote,
+    )
+
+
+def build_main_window(
+    store: Store,
+    keyring: KeyRing,
+    settings: Settings,
+    listener_config: ListenerConfig,
+    *,
+    start_listener: bool = True,
+) -> MainWindow:
+    """The window over injected core objects; starts the listener (failure is shown, not
+    raised). Tests pass a temporary store and settings."""
+    window = MainWindow(store, keyring, settings, listener_config)
+    if start_listener:
+        window.start_listener()
+    return window
+
+
+def _application() -> QApplication:
+    app = QApplication.instance()
+    if isinstance(app, QApplication):
+        return app
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    app = QApplication(sys.argv[:1])
+    app.setApplicationDisplayName(APPLICATION)
+    app.setDesktopFileName("fluent-inspector")
+    return app
+
+
+def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: bool = False) -> int:
+    """Open the inspector window with its listener; returns the process exit code.
+
+    ``host``/``port`` None (or "") use the ones saved in Listener settings.
+    """
+    app = _application()
+    app.setWindowIcon(icon("app"))
+    settings = Settings()
+    theme.apply_theme(app, settings.theme)
+    theme.set_zoom(app, settings.zoom)
+    window: MainWindow | None = None
+    hooks = install_excepthook(lambda: window)
+    try:
+        data_dir = paths.ensure_data_dir(data_dir)
+        store = Store.open(data_dir)
+    except (InspectorError, OSError) as exc:
+        QMessageBox.critical(None, "Fluent Webhook Inspector", str(exc))
+        hooks.uninstall()
+        return 2
+    try:
+        keyring = KeyRing.open(data_dir)
+        demo.ensure_demo_key(keyring, data_dir)
+    except InspectorError as exc:
+        # A broken key ring must not keep the window from opening: verify with no keys
+        # (NO_KEY badges) and tell the user how to fix the file.
+        QMessageBox.warning(None, "Fluent Webhook Inspector", str(exc))
+        keyring = KeyRing(None)
+    config = listener_config_from(settings, host, port, allow_remote=allow_remote)
+    try:
+        window = build_main_window(store, keyring, settings, config)
+        window.show()
+        code = app.exec()
+    finally:
+        if window is not None:
+            window.shutdown()
+        workers.shutdown()
+        store.close()
+        hooks.uninstall()
+    return int(code)

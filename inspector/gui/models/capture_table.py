@@ -1,0 +1,484 @@
+"""The live capture table: a Qt model over the store with lazy paging and batched inserts.
+
+Painting must stay cheap (a Python ``data()`` per cell is the cost that matters), so every
+row's display strings are formatted once, when the row is loaded, into a tuple; ``data()``
+only indexes into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QColor, QFont
+
+from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.errors import InspectorError
+from inspector.core.store import CaptureQuery, CaptureRow, Store
+from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 2
+"""The capture id of a row (any column)."""
+SEQ_ROLE = Qt.ItemDataRole.UserRole + 3
+
+PAGE_SIZE = 200
+BATCH_INTERVAL_MS = 50
+# A burst larger than this between two ticks is cheaper to show by reloading the first page
+# than by inserting it row by row into a view the user cannot follow anyway.
+MAX_LIVE_BATCH = 5000
+
+COL_TIME = 0
+COL_METHOD = 1
+COL_PATH = 2
+COL_EVENT = 3
+COL_ENTITY_TYPE = 4
+COL_ENTITY_REF = 5
+COL_STATUS = 6
+COL_RESPONSE = 7
+COL_SIZE = 8
+COL_FLEX = 9
+COL_FLUENT = 10
+COL_ATTEMPT = 11
+
+COLUMNS: tuple[str, ...] = (
+    "Time",
+    "Method",
+    "Path",
+    "Event",
+    "Entity type",
+    "Entity ref",
+    "Status",
+    "Response",
+    "Size",
+    SignatureHeader.FLEX.value,
+    SignatureHeader.FLUENT.value,
+    "Attempt",
+)
+COLUMN_TIPS: tuple[str, ...] = (
+    "When the request arrived (local time)",
+    "HTTP method",
+    "Request path and query",
+    "Fluent event name",
+    "Event entityType",
+    "Event entityRef",
+    "Event entityStatus",
+    "HTTP status the inspector answered",
+    "Body size",
+    "flex.signature: RSA PKCS#1 v1.5 with MD5 over the raw body",
+    "fluent-signature: RSA PKCS#1 v1.5 with SHA-512 over the raw body",
+    "Delivery number among captures with the same event id (retries)",
+)
+BADGE_COLUMNS = (COL_FLEX, COL_FLUENT)
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTER = Qt.AlignmentFlag.AlignCenter
+_ALIGN = {COL_RESPONSE: _CENTER, COL_SIZE: _RIGHT, COL_ATTEMPT: _CENTER}
+
+_CAUSES = {
+    Verdict.INVALID: "no configured key verifies this body - wrong environment's or region's "
+    "key, or the body was changed after signing",
+    Verdict.MISSING: "header missing - a proxy may have dropped it (nginx ignores dotted "
+    "header names by default)",
+    Verdict.MALFORMED: "not a usable signature (not base64, or the wrong length for every key)",
+    Verdict.NO_KEY: "no public key configured - add Fluent's key for this environment (Ctrl+K)",
+}
+
+
+def format_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def format_time(moment: datetime) -> str:
+    local = moment.astimezone()
+    return local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+
+
+def verdict_tooltip(header: SignatureHeader, verdict: Verdict, key: str | None) -> str:
+    if verdict is Verdict.VALID:
+        return (
+            f"{header.value}: valid - verified with key '{key}'"
+            if key
+            else (f"{header.value}: valid")
+        )
+    return f"{header.value}: {verdict.label} - {_CAUSES.get(verdict, '')}"
+
+
+def row_cells(row: CaptureRow) -> tuple[str, ...]:
+    """Every display string of a row, computed once when the row is loaded."""
+    path = f"{row.path}?{row.query}" if row.query else row.path
+    return (
+        format_time(row.received_at),
+        row.method,
+        path,
+        row.event_name or ("(rejected)" if row.rejected else ""),
+        row.entity_type,
+        row.entity_ref,
+        row.entity_status,
+        str(row.response_status),
+        format_size(row.size),
+        f"{row.flex.symbol} {row.flex.label}",
+        f"{row.fluent.symbol} {row.fluent.label}",
+        f"{row.attempt}/{row.attempts}" if row.event_id else "",
+    )
+
+
+def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRow:
+    """Build the table row of a capture without a store round trip."""
+    event = capture.event
+    flex = capture.signature(SignatureHeader.FLEX)
+    fluent = capture.signature(SignatureHeader.FLUENT)
+    return CaptureRow(
+        seq=capture.seq,
+        id=capture.id,
+        received_at=capture.received_at,
+        method=capture.method,
+        path=capture.path,
+        query=capture.query,
+        event_id=event.id if event else "",
+        event_name=event.name if event else "",
+        entity_type=event.entity_type if event else "",
+        entity_id=event.entity_id if event else "",
+        entity_ref=event.entity_ref if event else "",
+        entity_status=event.entity_status if event else "",
+        root_entity_type=event.root_entity_type if event else "",
+        root_entity_ref=event.root_entity_ref if event else "",
+        response_status=capture.response.status,
+        size=capture.size,
+        content_type=capture.content_type,
+        flex=flex.verdict,
+        flex_key=flex.key_name,
+        fluent=fluent.verdict,
+        fluent_key=fluent.key_name,
+        attempt=capture.attempt,
+        attempts=attempts if attempts is not None else capture.attempt,
+        rejected=capture.rejected,
+        remote=capture.remote,
+    )
+
+
+class CaptureTableModel(QAbstractTableModel):
+    """Newest capture first. Older rows are paged in on demand; new ones arrive in batches."""
+
+    rows_inserted_at_top = Signal(int)
+    """Emitted after a live batch of n rows was inserted at row 0."""
+    counts_changed = Signal(int, int)
+    """(captures matching the filter, captures in the store)."""
+    error = Signal(object)
+    """An InspectorError from the store (shown by the window, never raised into Qt)."""
+
+    def __init__(
+        self,
+        store: Store,
+        parent: QObject | None = None,
+        *,
+        page_size: int = PAGE_SIZE,
+        batch_interval_ms: int = BATCH_INTERVAL_MS,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._page_size = page_size
+        self._query = CaptureQuery()
+        self._rows: list[CaptureRow] = []
+        self._cells: list[tuple[str, ...]] = []
+        self._exhausted = True
+        self._max_seq = 0
+        self._matching = 0
+        self._total = 0
+        self._pending = 0
+        self._bold = QFont()
+        self._bold.setBold(True)
+        self._error_color = QColor("#dc2626")
+        self._timer = QTimer(self)
+        self._timer.setInterval(batch_interval_ms)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.flush)
+        self.reload()
+
+    # -- Qt model API -------------------------------------------------------------------
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if not index.isValid():
+            return None
+        r = index.row()
+        c = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._cells[r][c]
+        if role == VERDICT_ROLE:
+            if c == COL_FLEX:
+                return self._rows[r].flex
+            if c == COL_FLUENT:
+                return self._rows[r].fluent
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            align = _ALIGN.get(c)
+            return int(align.value) if align is not None else None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(r, c)
+        if role == ID_ROLE:
+            return self._rows[r].id
+        if role == SEQ_ROLE:
+            return self._rows[r].seq
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if c == COL_RESPONSE and self._rows[r].response_status >= 400:
+                return self._error_color
+            return None
+        if role == Qt.ItemDataRole.FontRole and c == COL_METHOD:
+            return self._bold
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> object:
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(COLUMNS):
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return COLUMN_TIPS[section]
+        return None
+
+    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> bool:
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> None:
+        if parent.isValid() or self._exhausted:
+            return
+        before = self._rows[-1].seq if self._rows else self._max_seq + 1
+        rows = self._safe(
+            lambda: self._store.page(self._query, before_seq=before, limit=self._page_size)
+        )
+        if rows is None:
+            self._exhausted = True
+            return
+        if len(rows) < self._page_size:
+            self._exhausted = True
+        if not rows:
+            return
+        start = len(self._rows)
+        self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
+        self._rows.extend(rows)
+        self._cells.extend(row_cells(row) for row in rows)
+        self.endInsertRows()
+
+    # -- public API -----------------------------------------------------------------------
+    @property
+    def query(self) -> CaptureQuery:
+        return self._query
+
+    @property
+    def matching(self) -> int:
+        return self._matching
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    def set_query(self, query: CaptureQuery) -> None:
+        self._query = query
+        self.reload()
+
+    def reload(self) -> None:
+        """Reset to the first page of the current query (filter change, import, clear)."""
+        self._timer.stop()
+        self._pending = 0
+        self.beginResetModel()
+        self._rows = []
+        self._cells = []
+        self._exhausted = False
+        # The snapshot bounds the first page so that live rows are picked up exactly once,
+        # by since(), whether they arrive before or after the page query.
+        snapshot = self._safe(self._store.max_seq)
+        self._max_seq = snapshot or 0
+        if snapshot is None:
+            self._exhausted = True
+        else:
+            rows = self._safe(
+                lambda: self._store.page(
+                    self._query, before_seq=self._max_seq + 1, limit=self._page_size
+                )
+            )
+            rows = rows or []
+            self._rows = rows
+            self._cells = [row_cells(row) for row in rows]
+            self._exhausted = len(rows) < self._page_size
+        self.endResetModel()
+        self._recount()
+
+    def capture_added(self, capture: Capture) -> None:
+        """A capture was committed (any thread's notification, delivered on the GUI thread)."""
+        del capture  # the rows are read back with since(), which applies the filter for us
+        self._pending += 1
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Insert everything that arrived since the last tick, as one block at the top."""
+        self._timer.stop()
+        arrived = self._pending
+        self._pending = 0
+        rows = self._safe(
+            lambda: self._store.since(self._max_seq, self._query, limit=MAX_LIVE_BATCH)
+        )
+        if rows is None:
+            return
+        if len(rows) >= MAX_LIVE_BATCH:
+            self.reload()
+            return
+        if rows:
+            self._max_seq = max(self._max_seq, rows[-1].seq)
+            rows.reverse()  # since() is oldest first; the table is newest first
+            self._refresh_attempts(rows)
+            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+            self._rows[0:0] = rows
+            self._cells[0:0] = [row_cells(row) for row in rows]
+            self.endInsertRows()
+        if arrived or rows:
+            self._total += max(arrived, len(rows))
+            self._matching += len(rows)
+            self.counts_changed.emit(self._matching, self._total)
+        if rows:
+            self.rows_inserted_at_top.emit(len(rows))
+
+    def row_at(self, row: int) -> CaptureRow:
+        return self._rows[row]
+
+    def rows(self) -> Sequence[CaptureRow]:
+        return tuple(self._rows)
+
+    def row_of(self, capture_id: str) -> int | None:
+        for i, row in enumerate(self._rows):
+            if row.id == capture_id:
+                return i
+        return None
+
+    def remove_ids(self, capture_ids: Iterable[str]) -> int:
+        """Delete captures from the store and the rows showing them."""
+        wanted = set(capture_ids)
+        if not wanted:
+            return 0
+        deleted = self._safe(lambda: self._store.delete(wanted))
+        if deleted is None:
+            return 0
+        # Remove from the bottom so earlier indices stay valid; one call per contiguous run.
+        index = len(self._rows) - 1
+        while index >= 0:
+            if self._rows[index].id in wanted:
+                end = index
+                while index - 1 >= 0 and self._rows[index - 1].id in wanted:
+                    index -= 1
+                self.beginRemoveRows(QModelIndex(), index, end)
+                del self._rows[index : end + 1]
+                del self._cells[index : end + 1]
+                self.endRemoveRows()
+            index -= 1
+        self._recount()
+        return deleted
+
+    def clear_all(self) -> int:
+        cleared = self._safe(self._store.clear)
+        self.reload()
+        return cleared or 0
+
+    def refresh_rows(self) -> None:
+        """Re-read the loaded rows (signatures re-verified) without losing the selection."""
+        if not self._rows:
+            return
+        fresh: dict[str, CaptureRow] = {}
+        oldest = self._rows[-1].seq
+        before = self._rows[0].seq + 1
+        while True:
+            page = self._safe(
+                lambda b=before: self._store.page(self._query, before_seq=b, limit=1000)
+            )  # type: ignore[misc]
+            if not page:
+                break
+            fresh.update((row.id, row) for row in page)
+            before = page[-1].seq
+            if before <= oldest or len(page) < 1000:
+                break
+        for i, row in enumerate(self._rows):
+            new = fresh.get(row.id)
+            if new is not None and new != row:
+                self._rows[i] = new
+                self._cells[i] = row_cells(new)
+        self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
+
+    # -- internals ------------------------------------------------------------------------
+    def _tooltip(self, r: int, c: int) -> str | None:
+        row = self._rows[r]
+        if c == COL_FLEX:
+            return verdict_tooltip(SignatureHeader.FLEX, row.flex, row.flex_key)
+        if c == COL_FLUENT:
+            return verdict_tooltip(SignatureHeader.FLUENT, row.fluent, row.fluent_key)
+        if c == COL_TIME:
+            return row.received_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
+        if c == COL_RESPONSE and row.rejected:
+            return f"Rejected: {row.rejected}"
+        if c == COL_ATTEMPT and row.event_id:
+            return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
+        if c == COL_PATH:
+            return self._cells[r][c]
+        return None
+
+    def _refresh_attempts(self, new_rows: list[CaptureRow]) -> None:
+        """A retry raises the total of earlier deliveries of the same event ("1/1" -> "1/2")."""
+        totals: dict[str, int] = {}
+        for row in new_rows:
+            if row.event_id and row.attempt > 1:
+                totals[row.event_id] = max(totals.get(row.event_id, 0), row.attempts)
+        if not totals:
+            return
+        for i, row in enumerate(self._rows):
+            total = totals.get(row.event_id)
+            if total is not None and row.attempts < total:
+                self._rows[i] = replace(row, attempts=total)
+                self._cells[i] = row_cells(self._rows[i])
+                cell = self.index(i, COL_ATTEMPT)
+                self.dataChanged.emit(cell, cell)
+        for i, row in enumerate(new_rows):
+            total = totals.get(row.event_id)
+            if total is not None and row.attempts < total:
+                new_rows[i] = replace(row, attempts=total)
+
+    def _recount(self) -> None:
+        total = self._safe(lambda: self._store.count(CaptureQuery()))
+        if total is None:
+            return
+        self._total = total
+        if self._query == CaptureQuery():
+            self._matching = total
+        else:
+            self._matching = self._safe(lambda: self._store.count(self._query)) or 0
+        self.counts_changed.emit(self._matching, self._total)
+
+    def _safe(self, fn):  # type: ignore[no-untyped-def]
+        try:
+            return fn()
+        except InspectorError as exc:
+            self.error.emit(exc)
+            return None

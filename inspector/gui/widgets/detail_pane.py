@@ -1,0 +1,94 @@
+"""The detail pane: Summary, JSON, Raw, Headers and Response tabs for one capture."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from inspector.core.capture import Capture
+from inspector.gui.widgets.headers_view import HeadersView
+from inspector.gui.widgets.json_view import JsonView
+from inspector.gui.widgets.raw_view import RawView
+from inspector.gui.widgets.summary_view import SummaryView
+
+TAB_SUMMARY, TAB_JSON, TAB_RAW, TAB_HEADERS, TAB_RESPONSE = range(5)
+
+
+class ResponseView(QWidget):
+    """What the inspector answered: status line, headers and body."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.status = QLabel(self)
+        self.status.setObjectName("responseStatus")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.headers = HeadersView(self)
+        self.body = RawView(self)
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.headers)
+        split.addWidget(self.body)
+        split.setSizes([120, 240])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.status)
+        layout.addWidget(split, 1)
+
+    def set_capture(self, capture: Capture | None) -> None:
+        if capture is None:
+            self.status.clear()
+            self.headers.set_headers([])
+            self.body.clear()
+            return
+        response = capture.response
+        note = f"  - rejected: {capture.rejected}" if capture.rejected else ""
+        self.status.setText(f"<b>HTTP {response.status}</b>{note}")
+        self.headers.set_headers(list(response.headers))
+        content_type = next((v for n, v in response.headers if n.lower() == "content-type"), "")
+        self.body.set_body(response.body, content_type)
+
+
+class DetailPane(QTabWidget):
+    """Shows one full Capture; the window loads it from the store when a row is selected."""
+
+    capture_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDocumentMode(True)
+        self.summary = SummaryView(self)
+        self.json = JsonView(self)
+        self.raw = RawView(self)
+        self.headers = HeadersView(self)
+        self.response = ResponseView(self)
+        self.addTab(self.summary, "Summary")
+        self.addTab(self.json, "JSON")
+        self.addTab(self.raw, "Raw")
+        self.addTab(self.headers, "Headers")
+        self.addTab(self.response, "Response")
+        self._capture: Capture | None = None
+        self.set_capture(None)
+
+    @property
+    def capture(self) -> Capture | None:
+        return self._capture
+
+    def set_capture(self, capture: Capture | None) -> None:
+        self._capture = capture
+        self.summary.set_capture(capture)
+        self.response.set_capture(capture)
+        if capture is None:
+            self.json.clear()
+            self.raw.clear()
+            self.headers.set_headers([])
+        else:
+            self.json.set_body(capture.body)
+            self.raw.set_body(capture.body, capture.content_type)
+            self.headers.set_headers(list(capture.headers))
+        self.capture_changed.emit(capture)
+
+    def focus_current(self) -> None:
+        widget = self.currentWidget()
+        target = widget.focusProxy() or widget
+        target.setFocus()
+        if not target.hasFocus():
+            self.setFocus()

@@ -1,0 +1,213 @@
+"""CaptureTableModel over a real SQLite store: paging, filters, live batches, selection."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt
+from PySide6.QtWidgets import QTableView
+
+from inspector.core.capture import Verdict
+from inspector.core.errors import InspectorError
+from inspector.core.store import CaptureQuery, Store
+from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
+from inspector.gui.models.capture_table import (
+    COL_ATTEMPT,
+    COL_EVENT,
+    COL_FLEX,
+    COL_FLUENT,
+    COL_SIZE,
+    ID_ROLE,
+    PAGE_SIZE,
+    CaptureTableModel,
+    row_cells,
+)
+from inspector.gui.widgets.filter_bar import FilterBar
+from tests.support.captures import make_capture
+
+
+@pytest.fixture
+def filled(store: Store) -> Store:
+    captures = [
+        make_capture(event_name=f"EV{i % 3}", entity_ref=f"REF-{i:04d}") for i in range(450)
+    ]
+    assert store.add_many(captures) == 450
+    return store
+
+
+@pytest.fixture
+def model(qtbot, filled: Store) -> Iterator[CaptureTableModel]:  # type: ignore[no-untyped-def]
+    table = CaptureTableModel(filled, batch_interval_ms=10)
+    yield table
+    table.deleteLater()
+
+
+def test_pages_lazily_newest_first(qtmodeltester, model: CaptureTableModel) -> None:
+    assert model.rowCount() == PAGE_SIZE
+    assert model.total == 450
+    seqs = [model.row_at(i).seq for i in range(model.rowCount())]
+    assert seqs == sorted(seqs, reverse=True)
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert model.rowCount() == 2 * PAGE_SIZE
+    qtmodeltester.check(model)  # the C++ tester fetches the rest itself
+    assert model.rowCount() == 450
+    assert not model.canFetchMore(QModelIndex())
+    all_seqs = [model.row_at(i).seq for i in range(450)]
+    assert len(set(all_seqs)) == 450
+    assert all_seqs == sorted(all_seqs, reverse=True)
+
+
+def test_cells_are_cached_and_badges_expose_verdicts(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    stored = store.add(make_capture(flex=Verdict.MISSING, fluent=Verdict.VALID, key="prod"))
+    model = CaptureTableModel(store)
+    index = model.index(0, COL_FLUENT)
+    assert index.data(VERDICT_ROLE) is Verdict.VALID
+    assert "prod" in index.data(Qt.ItemDataRole.ToolTipRole)
+    flex = model.index(0, COL_FLEX)
+    assert flex.data(VERDICT_ROLE) is Verdict.MISSING
+    assert "proxy" in flex.data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(0, COL_EVENT).data() == "CREATE"
+    assert model.index(0, COL_SIZE).data().endswith(("B", "KB"))
+    assert model.index(0, 0).data(ID_ROLE) == stored.id
+    assert model.index(0, COL_ATTEMPT).data() == "1/1"
+    # data() answers from the tuple built once at load time
+    assert row_cells(model.row_at(0)) == tuple(
+        model.index(0, c).data() for c in range(model.columnCount())
+    )
+
+
+def test_live_batches_insert_at_top_with_modeltester(
+    qtbot,
+    qtmodeltester,
+    model: CaptureTableModel,
+    filled: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    qtmodeltester.check(model)  # stays connected: checks every insert below
+    before = model.rowCount()
+    inserted: list[int] = []
+    model.rows_inserted_at_top.connect(inserted.append)
+    new = [filled.add(make_capture(event_name="LIVE")) for _ in range(5)]
+    for capture in new:
+        model.capture_added(capture)
+    qtbot.waitUntil(lambda: model.rowCount() == before + 5)
+    assert inserted == [5]  # one batch, not five inserts
+    assert [model.row_at(i).id for i in range(5)] == [c.id for c in reversed(new)]
+    assert model.total == 455
+    # another batch while the tester watches
+    more = [filled.add(make_capture()) for _ in range(3)]
+    for capture in more:
+        model.capture_added(capture)
+    qtbot.waitUntil(lambda: model.rowCount() == before + 8)
+    assert model.row_at(0).id == more[-1].id
+
+
+def test_live_rows_respect_the_filter(qtbot, model: CaptureTableModel, filled: Store) -> None:  # type: ignore[no-untyped-def]
+    model.set_query(CaptureQuery(event_names=frozenset({"WANTED"})))
+    assert model.rowCount() == 0
+    kept = filled.add(make_capture(event_name="WANTED"))
+    dropped = filled.add(make_capture(event_name="OTHER"))
+    model.capture_added(kept)
+    model.capture_added(dropped)
+    qtbot.waitUntil(lambda: model.total == 452)
+    assert [model.row_at(i).id for i in range(model.rowCount())] == [kept.id]
+    assert model.matching == 1
+
+
+def test_retry_updates_attempt_totals(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    first = store.add(make_capture(event_id="evt-1"))
+    model = CaptureTableModel(store, batch_interval_ms=5)
+    assert model.index(0, COL_ATTEMPT).data() == "1/1"
+    second = store.add(make_capture(event_id="evt-1"))
+    model.capture_added(second)
+    qtbot.waitUntil(lambda: model.rowCount() == 2)
+    assert model.index(0, COL_ATTEMPT).data() == "2/2"
+    assert model.row_at(1).id == first.id
+    assert model.index(1, COL_ATTEMPT).data() == "1/2"
+
+
+def test_filter_text_and_counts(qtbot, model: CaptureTableModel) -> None:  # type: ignore[no-untyped-def]
+    counts: list[tuple[int, int]] = []
+    model.counts_changed.connect(lambda m, t: counts.append((m, t)))
+    model.set_query(CaptureQuery(text="ref-0007"))
+    assert model.rowCount() == 1
+    assert counts[-1] == (1, 450)
+    model.set_query(CaptureQuery(event_names=frozenset({"EV1"})))
+    assert counts[-1] == (150, 450)
+    assert model.rowCount() == PAGE_SIZE or model.rowCount() == 150
+    model.set_query(CaptureQuery())
+    assert counts[-1] == (450, 450)
+
+
+def test_filter_bar_debounces_and_builds_query(qtbot, filled: Store) -> None:  # type: ignore[no-untyped-def]
+    bar = FilterBar(filled.distinct)
+    qtbot.addWidget(bar)
+    queries: list[CaptureQuery] = []
+    bar.query_changed.connect(queries.append)
+    qtbot.keyClicks(bar.text_edit, "REF-01")
+    assert queries == []  # nothing until the typing pauses
+    qtbot.waitUntil(lambda: len(queries) == 1)
+    assert queries[0].text == "REF-01"
+    bar.refresh_values()
+    index = bar.event_name.findData("EV2")
+    assert index > 0 and "(150)" in bar.event_name.itemText(index)
+    bar.event_name.setCurrentIndex(index)
+    assert queries[-1].event_names == frozenset({"EV2"})
+    bar.signature.setCurrentIndex(bar.signature.findText("fluent-signature not valid"))
+    assert Verdict.VALID not in queries[-1].fluent and queries[-1].fluent
+    assert queries[-1].flex == frozenset()
+    bar.set_counts(3, 450)
+    assert bar.counts_text() == "3 of 450 captures"
+
+
+def test_remove_ids_and_clear(qtbot, model: CaptureTableModel, filled: Store) -> None:  # type: ignore[no-untyped-def]
+    ids = [model.row_at(i).id for i in (0, 1, 5)]
+    assert model.remove_ids(ids) == 3
+    assert model.rowCount() == PAGE_SIZE - 3
+    assert model.total == 447
+    assert all(filled.get(i) is None for i in ids)
+    model.clear_all()
+    assert model.rowCount() == 0 and model.total == 0
+
+
+def test_selection_and_viewport_survive_live_rows(
+    qtbot, model: CaptureTableModel, filled: Store
+) -> None:  # type: ignore[no-untyped-def]
+    from inspector.gui.mainwindow import CaptureTableView
+
+    view = CaptureTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(800, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    model.rowsAboutToBeInserted.connect(lambda *_: view.note_before_insert())
+    model.rows_inserted_at_top.connect(view.keep_viewport)
+    view.selectionModel().setCurrentIndex(
+        model.index(40, 0),
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    view.scrollTo(model.index(40, 0), QTableView.ScrollHint.PositionAtTop)
+    selected_id = model.row_at(40).id
+    top_id = model.row_at(view.rowAt(0)).id
+    new = [filled.add(make_capture()) for _ in range(4)]
+    for capture in new:
+        model.capture_added(capture)
+    qtbot.waitUntil(lambda: model.rowCount() == PAGE_SIZE + 4)
+    rows = view.selectionModel().selectedRows()
+    assert [model.row_at(i.row()).id for i in rows] == [selected_id]
+    assert view.currentIndex().row() == 44
+    assert model.row_at(view.rowAt(0)).id == top_id  # the viewport did not jump
+
+
+def test_store_errors_become_signals_not_exceptions(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    broken = Store(tmp_path / "broken.sqlite3")
+    model = CaptureTableModel(broken)
+    errors: list[object] = []
+    model.error.connect(errors.append)
+    broken.close()
+    model.reload()  # a closed store raises StoreError; the model reports it instead
+    assert model.rowCount() == 0
+    assert errors and all(isinstance(e, InspectorError) for e in errors)
