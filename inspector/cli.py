@@ -42,9 +42,18 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_listener_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port to listen on (8765; 0 = any)")
+def _add_listener_options(parser: argparse.ArgumentParser, *, saved: bool = False) -> None:
+    # The window remembers the listener settings chosen in its UI: None means "use those".
+    where = " (default: as last set in the window, else 127.0.0.1)" if saved else " (127.0.0.1)"
+    parser.add_argument(
+        "--host", default=None if saved else "127.0.0.1", help="address to listen on" + where
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None if saved else 8765,
+        help="port to listen on (8765; 0 = any)",
+    )
     parser.add_argument(
         "--allow-remote",
         action="store_true",
@@ -61,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     gui = sub.add_parser("gui", help="open the desktop window (default)")
-    _add_listener_options(gui)
+    _add_listener_options(gui, saved=True)
     _add_data_dir(gui)
 
     listen = sub.add_parser("listen", help="capture headless; one line per webhook")
