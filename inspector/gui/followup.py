@@ -1,0 +1,456 @@
+"""Qt glue for GraphQL follow-ups: API calls on the ApiRunner loop, results as queued signals.
+
+* :class:`FollowupRunner` submits :class:`~inspector.core.fluent_api.FluentClient` calls to
+  the background :class:`~inspector.core.fluent_api.ApiRunner` and delivers each outcome to
+  the GUI thread through a queued signal; ``cancel(ticket)`` cancels the Future (and so the
+  HTTP request). Schemas are introspected with the same client (same auth) and built with
+  :func:`~inspector.core.queries.schema_from_introspection` off the GUI thread.
+* :class:`AutoFollowUp` runs the template of each new capture of chosen entity types with
+  bounded concurrency and rate, saves the run and reports the entity's current status.
+* :func:`start_demo` starts the offline sandbox, points a ``demo`` profile at it and plays
+  the order lifecycle into the app's own listener.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import secrets as secrets_module
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+
+from inspector.core.capture import Capture
+from inspector.core.errors import InspectorError
+from inspector.core.fluent_api import (
+    ApiRunner,
+    ClientPool,
+    GraphQLResult,
+    Profile,
+    ProfileStore,
+)
+from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, status_of
+from inspector.core.queries import (
+    QueryTemplateError,
+    normalize_entity_type,
+    schema_from_introspection,
+    template_for,
+    variables_for,
+)
+from inspector.core.sandbox import Delivery, Sandbox
+from inspector.core.secrets import SecretStore
+
+__all__ = [
+    "DEMO_PROFILE",
+    "DEMO_SCENARIO",
+    "AutoFollowUp",
+    "DemoSession",
+    "FollowupRunner",
+    "entity_status",
+    "start_demo",
+]
+
+log = logging.getLogger(__name__)
+
+_OK, _ERROR, _CANCELLED = "ok", "error", "cancelled"
+
+
+class FollowupRunner(QObject):
+    """Runs API calls for the GUI on the background loop; one client per profile, reused.
+
+    Every call returns a ticket; exactly one of ``finished``/``failed``/``cancelled`` (or
+    ``schema_ready``/``schema_failed`` for schema tickets) follows, in the GUI thread.
+    """
+
+    finished = Signal(int, object)
+    """(ticket, GraphQLResult)"""
+    failed = Signal(int, object)
+    """(ticket, exception): a FluentApiError (message for the user) or a bug."""
+    cancelled = Signal(int)
+    schema_ready = Signal(int, str, object)
+    """(ticket, profile name, GraphQLSchema)"""
+    schema_failed = Signal(int, str, object)
+    """(ticket, profile name, exception); IntrospectionError when the API refused it."""
+
+    # Emitted from the loop thread (or wherever a Future completes), delivered queued.
+    _done_q = Signal(int, str, object)
+
+    def __init__(
+        self,
+        runner: ApiRunner,
+        secrets: SecretStore,
+        data_dir: Path | None = None,
+        parent: QObject | None = None,
+        **client_kwargs: Any,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        if data_dir is not None:
+            client_kwargs["data_dir"] = data_dir
+        self.pool = ClientPool(secrets, runner, **client_kwargs)
+        self._tickets = itertools.count(1)
+        self._futures: dict[int, concurrent.futures.Future[Any]] = {}
+        self._schema_tickets: dict[int, str] = {}
+        self._done_q.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+
+    def _submit(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> int:
+        ticket = next(self._tickets)
+        try:
+            future = self.runner.submit(make())
+        except Exception as exc:
+            self._done_q.emit(ticket, _ERROR, exc)
+            return ticket
+        self._futures[ticket] = future
+        future.add_done_callback(partial(self._future_done, ticket))
+        return ticket
+
+    def _future_done(self, ticket: int, future: concurrent.futures.Future[Any]) -> None:
+        # Runs in the loop thread, or in the caller's thread for cancel(): only emit here.
+        if future.cancelled():
+            outcome, value = _CANCELLED, None
+        elif (error := future.exception()) is not None:
+            outcome, value = _ERROR, error
+        else:
+            outcome, value = _OK, future.result()
+        try:
+            self._done_q.emit(ticket, outcome, value)
+        except RuntimeError:
+            # The panel (and this object) was destroyed while the call ran: nobody listens.
+            log.debug("follow-up %s finished after its runner was deleted", ticket)
+
+    @Slot(int, str, object)
+    def _deliver(self, ticket: int, outcome: str, value: object) -> None:
+        self._futures.pop(ticket, None)
+        profile = self._schema_tickets.pop(ticket, None)
+        if profile is not None:
+            if outcome == _OK:
+                self.schema_ready.emit(ticket, profile, value)
+            elif outcome == _ERROR:
+                self.schema_failed.emit(ticket, profile, value)
+            else:
+                self.cancelled.emit(ticket)
+            return
+        if outcome == _OK:
+            self.finished.emit(ticket, value)
+        elif outcome == _ERROR:
+            self.failed.emit(ticket, value)
+        else:
+            self.cancelled.emit(ticket)
+
+    def execute(
+        self,
+        profile: Profile,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        operation_name: str | None = None,
+    ) -> int:
+        """Run a GraphQL operation in the background; returns the ticket."""
+        try:
+            client = self.pool.get(profile)
+        except InspectorError as exc:
+            return self._fail_soon(exc)
+        return self._submit(lambda: client.execute(query, variables, operation_name))
+
+    def fetch_schema(self, profile: Profile, *, refresh: bool = False) -> int:
+        """Introspect (disk-cached per profile by core) and build the schema off this thread."""
+        try:
+            client = self.pool.get(profile)
+        except InspectorError as exc:
+            ticket = next(self._tickets)
+            self._schema_tickets[ticket] = profile.name
+            self._done_q.emit(ticket, _ERROR, exc)
+            return ticket
+
+        async def job() -> Any:
+            data = await client.introspect(refresh=refresh)
+            # Building Fluent's schema takes a while; keep it off the loop and the GUI.
+            return await asyncio.to_thread(schema_from_introspection, data)
+
+        ticket = self._submit(job)
+        self._schema_tickets[ticket] = profile.name
+        return ticket
+
+    def _fail_soon(self, error: BaseException) -> int:
+        ticket = next(self._tickets)
+        self._done_q.emit(ticket, _ERROR, error)
+        return ticket
+
+    def cancel(self, ticket: int) -> bool:
+        """Cancel a running call (its HTTP request is aborted); False if already done."""
+        future = self._futures.get(ticket)
+        return bool(future is not None and future.cancel())
+
+    def busy(self, ticket: int) -> bool:
+        return ticket in self._futures
+
+    def discard(self, profile_name: str) -> None:
+        """Drop a profile's client, e.g. after its secrets or settings changed."""
+        self.pool.discard(profile_name)
+
+    def close(self) -> None:
+        for future in list(self._futures.values()):
+            future.cancel()
+        self.pool.close()
+
+
+def entity_status(template_root_field: str, data: Any) -> str | None:
+    """The ``status`` of the entity a follow-up template fetched, if the answer has it."""
+    if not isinstance(data, Mapping):
+        return None
+    entity = data.get(template_root_field)
+    if isinstance(entity, Mapping):
+        status = entity.get("status")
+        if isinstance(status, str) and status:
+            return status
+    return None
+
+
+@dataclass(slots=True)
+class _Job:
+    capture_id: str
+    profile: Profile
+    query: str
+    variables: dict[str, Any]
+    root_field: str
+    started: float = 0.0
+
+
+class AutoFollowUp(QObject):
+    """Runs the follow-up template for each new capture of the chosen entity types.
+
+    At most ``max_concurrent`` calls at a time, and at most one start per ``min_interval_ms``
+    (5 per second by default), so a burst of webhooks cannot hammer the customer's API.
+    """
+
+    entity_status_fetched = Signal(str, str)
+    """(capture_id, status) of the entity the capture is about, as the API has it now."""
+    run_saved = Signal(str, object)
+    """(capture_id, FollowupRun) after each auto run is saved (also failed ones)."""
+    error = Signal(str)
+    """A message for the user when saving a run failed."""
+
+    MAX_PENDING = 500
+
+    def __init__(
+        self,
+        runner: FollowupRunner,
+        history: FollowupHistory,
+        *,
+        max_concurrent: int = 2,
+        min_interval_ms: int = 200,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.history = history
+        self.max_concurrent = max(1, max_concurrent)
+        self.min_interval = max(0, min_interval_ms) / 1000.0
+        self.entity_types: set[str] = set()
+        self._pending: deque[_Job] = deque()
+        self._running: dict[int, _Job] = {}
+        self._last_start = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._pump)
+        runner.finished.connect(self._finished)
+        runner.failed.connect(self._failed)
+        runner.cancelled.connect(self._cancelled)
+        self.dropped = 0
+        """Captures skipped because the queue was full."""
+
+    def set_entity_types(self, types: Iterable[str]) -> None:
+        self.entity_types = {normalize_entity_type(t) for t in types if t.strip()}
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
+
+    def wants(self, capture: Capture) -> bool:
+        event = capture.event
+        return (
+            event is not None
+            and bool(self.entity_types)
+            and normalize_entity_type(event.entity_type) in self.entity_types
+        )
+
+    def enqueue(self, capture: Capture, profile: Profile | None) -> bool:
+        """Queue the capture's follow-up if its type is chosen; True when queued."""
+        if profile is None or not self.wants(capture):
+            return False
+        assert capture.event is not None
+        try:
+            template = template_for(capture.event.entity_type)
+            variables = variables_for(capture.event)
+        except QueryTemplateError as exc:
+            log.info("no auto follow-up for capture %s: %s", capture.id, exc)
+            return False
+        if len(self._pending) >= self.MAX_PENDING:
+            self.dropped += 1
+            return False
+        self._pending.append(
+            _Job(capture.id, profile, template.query_text, variables, template.root_field)
+        )
+        self._pump()
+        return True
+
+    def clear(self) -> None:
+        """Forget queued work and cancel running calls."""
+        self._pending.clear()
+        for ticket in list(self._running):
+            self.runner.cancel(ticket)
+
+    def _pump(self) -> None:
+        while self._pending and len(self._running) < self.max_concurrent:
+            wait = self._last_start + self.min_interval - time.monotonic()
+            if wait > 0:
+                if not self._timer.isActive():
+                    self._timer.start(max(1, int(wait * 1000) + 1))
+                return
+            job = self._pending.popleft()
+            job.started = self._last_start = time.monotonic()
+            ticket = self.runner.execute(job.profile, job.query, job.variables)
+            self._running[ticket] = job
+
+    def _save(self, job: _Job, **fields: Any) -> FollowupRun | None:
+        try:
+            return self.history.add(
+                job.capture_id, job.profile.name, job.query, job.variables, **fields
+            )
+        except InspectorError as exc:
+            self.error.emit(str(exc))
+            return None
+
+    @Slot(int, object)
+    def _finished(self, ticket: int, result: object) -> None:
+        job = self._running.pop(ticket, None)
+        if job is None:
+            return
+        assert isinstance(result, GraphQLResult)
+        run = self._save(
+            job,
+            status=status_of(result.data, result.errors),
+            elapsed=result.elapsed,
+            http_status=result.status,
+            result=result.data,
+            errors=result.errors,
+        )
+        status = entity_status(job.root_field, result.data)
+        if status is None:
+            status = "not found" if result.ok else "error"
+        self.entity_status_fetched.emit(job.capture_id, status)
+        if run is not None:
+            self.run_saved.emit(job.capture_id, run)
+        self._pump()
+
+    @Slot(int, object)
+    def _failed(self, ticket: int, error: object) -> None:
+        job = self._running.pop(ticket, None)
+        if job is None:
+            return
+        message = str(error) if isinstance(error, InspectorError) else f"bug: {error!r}"
+        http_status = getattr(error, "status", None)
+        run = self._save(
+            job,
+            status=RunStatus.FAILED,
+            elapsed=time.monotonic() - job.started,
+            http_status=http_status if isinstance(http_status, int) else None,
+            message=message,
+        )
+        self.entity_status_fetched.emit(job.capture_id, "error")
+        if run is not None:
+            self.run_saved.emit(job.capture_id, run)
+        self._pump()
+
+    @Slot(int)
+    def _cancelled(self, ticket: int) -> None:
+        if self._running.pop(ticket, None) is not None:
+            self._pump()
+
+
+# --------------------------------------------------------------------------------------
+# Start demo
+
+DEMO_PROFILE = "demo"
+DEMO_SCENARIO = "order-lifecycle"
+
+
+@dataclass(slots=True)
+class DemoSession:
+    """A running demo: the sandbox, the profile pointing at it and the scenario being played."""
+
+    sandbox: Sandbox
+    profile: Profile
+    scenario: concurrent.futures.Future[list[Delivery]]
+    deliveries: list[Delivery] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return self.sandbox.running
+
+    def stop(self) -> None:
+        """Stop the scenario and the sandbox (the ``demo`` profile stays, pointing nowhere)."""
+        self.scenario.cancel()
+        self.sandbox.stop()
+
+
+def start_demo(
+    listener_url: str,
+    *,
+    profiles: ProfileStore,
+    secrets: SecretStore,
+    scenario: str = DEMO_SCENARIO,
+    step_seconds: float = 1.0,
+    profile_name: str = DEMO_PROFILE,
+    on_delivery: Callable[[Delivery], None] | None = None,
+) -> DemoSession:
+    """Start the offline sandbox on loopback, point profile ``demo`` at it, play a scenario.
+
+    ``listener_url`` is where the webhooks go (the app's own listener, full URL). The sandbox's
+    client secret and password go to ``secrets`` only. Blocks for the sandbox to bind (a few
+    ms); ``on_delivery`` is called from the sandbox thread. Raises InspectorError subclasses.
+    """
+    # Fresh credentials per demo: nothing guessable listens, and leaks would be noticed.
+    sandbox = Sandbox(
+        client_secret=secrets_module.token_urlsafe(18), password=secrets_module.token_urlsafe(18)
+    ).start()
+    try:
+        profile = profiles.add(
+            Profile(
+                name=profile_name,
+                base_url=sandbox.base_url,
+                client_id=sandbox.client_id,
+                username=sandbox.username,
+                retailer_id=sandbox.retailer_id,
+            ),
+            replace_existing=True,
+        )
+        secrets.delete(profile.name, "token")
+        secrets.set(profile.name, "client_secret", sandbox.client_secret)
+        secrets.set(profile.name, "password", sandbox.password)
+        deliveries: list[Delivery] = []
+
+        def delivered(delivery: Delivery) -> None:
+            deliveries.append(delivery)
+            if on_delivery is not None:
+                on_delivery(delivery)
+
+        future = sandbox.play(
+            scenario, listener_url, step_seconds=step_seconds, on_delivery=delivered
+        )
+    except BaseException:
+        sandbox.stop()
+        raise
+    session = DemoSession(sandbox, profile, future, deliveries)
+    return session
