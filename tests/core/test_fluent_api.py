@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import keyring.backend
 import pytest
 
 from inspector.core.fluent_api import (
@@ -34,28 +33,12 @@ from inspector.core.fluent_api import (
 from inspector.core.queries import schema_from_introspection, template_for
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
+from tests.support.keyring_double import MemoryKeyring
 
 SECRET = "sandbox-secret"
 PASSWORD = "demo-pass-Xq7"
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05)
 ORDER_QUERY = template_for("ORDER").query_text
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    priority = -5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 class FakeClock:

@@ -13,28 +13,7 @@ import keyring.errors
 import pytest
 
 from inspector.core.secrets import NO_KEYRING_REASON, SECRET_KINDS, SecretStore
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A test double of a third-party keyring backend (an OS keyring stand-in)."""
-
-    # Negative: keyring registers every subclass; never let it auto-select or chain this one.
-    priority = -5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.values:
-            raise keyring.errors.PasswordDeleteError("not found")
-        del self.values[(service, username)]
+from tests.support.keyring_double import MemoryKeyring
 
 
 class LockedKeyring(MemoryKeyring):

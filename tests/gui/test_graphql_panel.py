@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import ClassVar
 
-import keyring.backend
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
@@ -24,6 +23,7 @@ from inspector.gui.followup import FollowupRunner, start_demo
 from inspector.gui.settings import Settings
 from inspector.gui.widgets.graphql_panel import GraphQLPanel
 from tests.support.captures import make_capture
+from tests.support.keyring_double import MemoryKeyring
 
 # The offscreen platform cannot raise windows or grab the keyboard, which a completion popup
 # asks for; that is the test platform, not us.
@@ -33,25 +33,6 @@ OFFSCREEN_POPUP = pytest.mark.qt_log_ignore(
 SECRET = "panel-secret-5Hq"
 PASSWORD = "panel-pass-9Zw"
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.02)
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A test double of the third-party keyring backend: values in a dict."""
-
-    priority = -5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 @pytest.fixture

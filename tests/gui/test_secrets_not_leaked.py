@@ -28,28 +28,10 @@ from inspector.gui.settings import Settings
 from inspector.gui.widgets.graphql_panel import GraphQLPanel
 from inspector.gui.widgets.profile_dialog import ProfileDialog
 from tests.support.captures import make_capture
+from tests.support.keyring_double import MemoryKeyring
 
 CLIENT_SECRET = "cs-Leak-Canary-7f3a9d"
 PASSWORD = "pw-Leak-Canary-91bc2e"
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A test double of an OS keyring backend: values in a dict, nothing on disk."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 @pytest.fixture(params=["memory-keyring", "no-keyring"])
