@@ -2,8 +2,10 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/screenshots.py [OUT_DIR]
 
-Writes OUT_DIR/screenshot-light.png and screenshot-dark.png (default: docs/). Everything lives
-in a temporary data dir and settings file: a user's real captures and keys are never touched.
+Writes OUT_DIR/screenshot-empty.png, screenshot-light.png, screenshot-dark.png and
+screenshot-graphql.png (Start demo, an ORDER row's follow-up run in the GraphQL tab) to OUT_DIR
+(default: docs/). Everything lives in a temporary data dir, settings file and an in-memory
+keyring: a user's real captures, keys, profiles and secrets are never touched.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -27,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from inspector.core.keys import KeyRing  # noqa: E402
 from inspector.core.listener import ListenerConfig  # noqa: E402
+from inspector.core.secrets import SecretStore  # noqa: E402
 from inspector.core.signatures import sign_headers  # noqa: E402
 from inspector.core.store import Store  # noqa: E402
 from inspector.gui import demo, theme  # noqa: E402
@@ -34,6 +38,7 @@ from inspector.gui.app import build_main_window  # noqa: E402
 from inspector.gui.icons import icon  # noqa: E402
 from inspector.gui.mainwindow import MainWindow  # noqa: E402
 from inspector.gui.settings import Settings  # noqa: E402
+from inspector.gui.widgets.detail_pane import TAB_GRAPHQL  # noqa: E402
 
 EVENTS = [
     ("ORDER", "CREATE", "CREATED", "HD-{n:06d}"),
@@ -139,6 +144,70 @@ def settle(app: QApplication, seconds: float = 0.5) -> None:
         time.sleep(0.02)
 
 
+def wait_until(
+    app: QApplication, condition: Callable[[], bool], what: str, seconds: float = 30
+) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        app.processEvents()
+        time.sleep(0.02)
+
+
+class _MemoryKeyring(KeyringBackend):
+    """Keeps the demo's sandbox credentials off the real OS keyring."""
+
+    priority = -5  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
+
+
+def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
+    """Start demo, select the order's first webhook and run its follow-up in the GraphQL tab."""
+    window.demo_step_seconds = 0.3
+    session = window.start_demo()
+    assert session is not None, window.demo_label.text()
+    model = window.model
+    wait_until(app, session.scenario.done, "the demo scenario")
+    wait_until(
+        app,
+        lambda: window.graphql.auto.in_flight == 0 and not window.graphql.auto.pending,
+        "auto follow-ups",
+    )
+    row = next(r for r in range(model.rowCount()) if model.row_at(r).event_name == "OrderCreated")
+    window.select_row(row)
+    wait_until(
+        app,
+        lambda: (
+            window.graphql.capture is not None and window.graphql.capture.id == model.row_at(row).id
+        ),
+        "the panel to follow the selection",
+    )
+    window.focus_graphql()
+    assert window.detail.currentIndex() == TAB_GRAPHQL
+    wait_until(app, lambda: "Schema of" in window.graphql.schema_note.text(), "the schema")
+    done: list[object] = []
+    window.graphql.run_finished.connect(done.append)
+    assert window.graphql.run()
+    wait_until(app, lambda: bool(done), "the follow-up run")
+    settle(app, 1.0)
+    window.grab().save(str(path))
+    window.stop_demo()
+    window.detail.setCurrentIndex(0)
+
+
 def main(out_dir: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -159,7 +228,10 @@ def main(out_dir: Path) -> None:
     import base64
 
     keyring.add("sandbox-sydney", base64.b64encode(spki).decode())
-    window = build_main_window(store, keyring, settings, ListenerConfig(port=0))
+    secrets = SecretStore(service="inspector-screenshots", backend=_MemoryKeyring())
+    window = build_main_window(
+        store, keyring, settings, ListenerConfig(port=0), data_dir=work, secrets=secrets
+    )
     window.resize(1600, 960)
     window.show()
     settle(app)
@@ -171,6 +243,8 @@ def main(out_dir: Path) -> None:
     # Bursts a few seconds apart so the activity strip shows several 5-second buckets.
     sent = seed(url, sydney, dublin, pause=lambda: settle(app, 2.6))
     wait_for_rows(app, window, sent)
+    # The demo goes first so its rows (with the Entity now column filled) are in the others.
+    graphql_shot(app, window, out_dir / "screenshot-graphql.png")
     # The most telling row to show: a genuine-looking event that no configured key verifies.
     target = next(
         (

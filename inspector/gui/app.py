@@ -12,6 +12,7 @@ from inspector.core import paths
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig
+from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
 from inspector.gui import demo, theme, workers
 from inspector.gui.errors import install_excepthook
@@ -49,10 +50,15 @@ def build_main_window(
     listener_config: ListenerConfig,
     *,
     start_listener: bool = True,
+    data_dir: Path | None = None,
+    secrets: SecretStore | None = None,
 ) -> MainWindow:
     """The window over injected core objects; starts the listener (failure is shown, not
-    raised). Tests pass a temporary store and settings."""
-    window = MainWindow(store, keyring, settings, listener_config)
+    raised). Tests pass a temporary store and settings. ``data_dir`` (profiles, follow-up
+    history) defaults to the store's folder; ``secrets`` to the OS keyring."""
+    window = MainWindow(
+        store, keyring, settings, listener_config, data_dir=data_dir, secrets=secrets
+    )
     if start_listener:
         window.start_listener()
     return window
@@ -99,7 +105,7 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
         keyring = KeyRing(None)
     config = listener_config_from(settings, host, port, allow_remote=allow_remote)
     try:
-        window = build_main_window(store, keyring, settings, config)
+        window = build_main_window(store, keyring, settings, config, data_dir=data_dir)
         window.show()
         code = app.exec()
     finally:

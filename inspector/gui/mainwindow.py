@@ -8,11 +8,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import (
+    QByteArray,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    QPoint,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -25,11 +35,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFileDialog,
+    QFrame,
     QHeaderView,
+    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
     QProgressDialog,
+    QScrollArea,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -40,18 +53,30 @@ from PySide6.QtWidgets import (
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError, ListenerError
+from inspector.core.fluent_api import ApiRunner, ProfileStore
+from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.keys import KeyRing
 from inspector.core.listener import Listener, ListenerConfig, ListenerState, ListenerStatus
+from inspector.core.queries import QueryTemplateError, template_for
+from inspector.core.secrets import SecretStore
 from inspector.core.signatures import verify_headers
-from inspector.core.store import CaptureQuery, Store
+from inspector.core.store import CaptureQuery, CaptureRow, Store
 from inspector.gui import demo, theme
 from inspector.gui.bridge import CoreBridge
 from inspector.gui.delegates.verdict_badge import VerdictBadgeDelegate
 from inspector.gui.errors import show_error
+from inspector.gui.followup import (
+    DEMO_PROFILE,
+    DEMO_SCENARIO,
+    DemoSession,
+    entity_status,
+    start_demo,
+)
 from inspector.gui.icons import icon
 from inspector.gui.models.capture_table import (
     BADGE_COLUMNS,
     COL_ATTEMPT,
+    COL_ENTITY_NOW,
     COL_ENTITY_REF,
     COL_ENTITY_TYPE,
     COL_EVENT,
@@ -68,16 +93,17 @@ from inspector.gui.models.capture_table import (
     CaptureTableModel,
 )
 from inspector.gui.settings import Settings
-from inspector.gui.widgets.detail_pane import DetailPane
+from inspector.gui.widgets.detail_pane import TAB_GRAPHQL, DetailPane
 from inspector.gui.widgets.empty_state import EmptyState
 from inspector.gui.widgets.filter_bar import FilterBar
+from inspector.gui.widgets.graphql_panel import GraphQLPanel
 from inspector.gui.widgets.keys_dialog import KeysDialog
 from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
 from inspector.gui.widgets.status_panel import StatusPanel
 from inspector.gui.workers import ProgressReporter, Worker, run_in_background
 
 APP_TITLE = "Fluent Webhook Inspector"
-DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60)
+DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
 DEFAULT_VISUAL_ORDER = (
     COL_TIME,
@@ -87,6 +113,7 @@ DEFAULT_VISUAL_ORDER = (
     COL_ENTITY_TYPE,
     COL_ENTITY_REF,
     COL_STATUS,
+    COL_ENTITY_NOW,
     COL_FLEX,
     COL_FLUENT,
     COL_ATTEMPT,
@@ -94,6 +121,14 @@ DEFAULT_VISUAL_ORDER = (
     COL_SIZE,
 )
 REVERIFY_BATCH = 500
+# The GraphQL tab takes width from the table, but leaves it at least this much.
+MIN_TABLE_WIDTH = 480
+# Below this width the GraphQL tab stacks the editor above the result instead of beside it.
+GRAPHQL_SIDE_BY_SIDE_MIN = 900
+DEMO_PATH = "/hooks/demo"
+# Checked for the length of a demo when nothing was, so the Entity now column fills as the
+# order moves; the user's own choice is put back when the demo stops.
+DEMO_AUTO_TYPES = ("ORDER", "FULFILMENT")
 IMPORT_BATCH = 500
 # Hop-by-hop framing headers: curl computes its own from the body it sends.
 _CURL_SKIP = {"content-length", "transfer-encoding", "connection", "expect"}
@@ -161,6 +196,30 @@ def curl_command(capture: Capture, base_url: str) -> str:
         else:
             parts.append(f"--data-binary {_ansi_c_quote(body)}")
     return prefix + " \\\n  ".join(parts)
+
+
+def followup_entity_status(run: FollowupRun, entity_type: str) -> str | None:
+    """The entity status a saved follow-up run found, for the Entity now column.
+
+    "error" when the run failed, "not found" when the template's root field came back null;
+    None for a hand-written query that did not fetch one entity's status.
+    """
+    if run.status is RunStatus.FAILED:
+        return "error"
+    data = run.result
+    if not isinstance(data, Mapping):
+        return "error" if run.errors else None
+    root = ""
+    with contextlib.suppress(QueryTemplateError):
+        root = template_for(entity_type).root_field if entity_type else ""
+    if root and root in data:
+        found = entity_status(root, data)
+        if found:
+            return found
+        return "error" if run.errors else "not found"
+    if len(data) == 1:
+        return entity_status(next(iter(data)), data)
+    return None
 
 
 def _verdict_changes(
@@ -291,6 +350,9 @@ class CaptureTableView(QTableView):
 
 # --------------------------------------------------------------------------- the window
 class MainWindow(QMainWindow):
+    _demo_progress = Signal()
+    """Emitted from the sandbox thread after each demo delivery and when the scenario ends."""
+
     def __init__(
         self,
         store: Store,
@@ -298,7 +360,12 @@ class MainWindow(QMainWindow):
         settings: Settings,
         listener_config: ListenerConfig,
         parent: QWidget | None = None,
+        *,
+        data_dir: Path | None = None,
+        secrets: SecretStore | None = None,
     ) -> None:
+        """``data_dir`` holds profiles and follow-up history (default: the store's folder);
+        ``secrets`` defaults to the OS keyring (tests pass an in-memory backend)."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -312,9 +379,18 @@ class MainWindow(QMainWindow):
         self._workers: set[Worker] = set()
         self._following_programmatically = False
         self._closed = False
+        self.data_dir = Path(data_dir) if data_dir is not None else store.path.parent
+        self.secrets = secrets if secrets is not None else SecretStore()
+        self.profiles = ProfileStore(self.data_dir)
+        self.history, history_problem = self._open_history()
+        self.api_runner = ApiRunner()
+        self.demo: DemoSession | None = None
+        self.demo_step_seconds = 1.0
+        """Pause between the demo scenario's webhooks (tests make it small)."""
+        self._demo_restore: tuple[str, tuple[str, ...] | None] | None = None
 
         self.bridge = CoreBridge(self)
-        self.model = CaptureTableModel(store, self)
+        self.model = CaptureTableModel(store, self, status_lookup=self._saved_entity_status)
         self.model.error.connect(lambda exc: self._show_error("Capture store", exc))
 
         self.filter_bar = FilterBar(self._distinct, self)
@@ -329,8 +405,29 @@ class MainWindow(QMainWindow):
         for visual, logical in enumerate(DEFAULT_VISUAL_ORDER):
             header.moveSection(header.visualIndex(logical), visual)
         self.detail = DetailPane(self)
+        self.graphql = GraphQLPanel(
+            self.profiles, self.secrets, self.history, self.api_runner, settings, self.detail
+        )
+        self.graphql.setFocusProxy(self.graphql.editor)
+        # In a scroll area, so the panel's toolbar does not set the width of every tab (and
+        # squeeze the capture table) while another tab is shown.
+        self.graphql_scroll = QScrollArea(self.detail)
+        self.graphql_scroll.setObjectName("graphqlScroll")
+        self.graphql_scroll.setWidgetResizable(True)
+        self.graphql_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.graphql_scroll.setWidget(self.graphql)
+        self.graphql_scroll.setFocusProxy(self.graphql)
+        self.detail.add_graphql_tab(self.graphql_scroll)
+        self.graphql.installEventFilter(self)
+        self._sizes_before_graphql: tuple[list[int], list[int]] | None = None
         self.empty_state = EmptyState(self)
         self.status_panel = StatusPanel(self)
+        self.demo_label = QLabel(self)
+        self.demo_label.setObjectName("demoStatus")
+        self.demo_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Clipped rather than widening the window; the tooltip has the whole text.
+        self.demo_label.setMinimumWidth(1)
+        self.demo_label.hide()
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.table)
@@ -341,7 +438,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([1000, 560])
+        self.splitter.setSizes([1090, 510])
         central = QWidget(self)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -349,6 +446,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.filter_bar)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.statusBar().addPermanentWidget(self.demo_label)
         self.statusBar().addPermanentWidget(self.status_panel, 1)
         self.statusBar().setSizeGripEnabled(True)
 
@@ -364,6 +462,17 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._update_counts(self.model.matching, self.model.total)
         self._on_listener_status(ListenerStatus(ListenerState.STOPPED))
+        if history_problem:
+            QTimer.singleShot(0, lambda: self._show_error("Follow-up history", history_problem))
+
+    def _open_history(self) -> tuple[FollowupHistory, str]:
+        try:
+            return FollowupHistory.in_data_dir(self.data_dir), ""
+        except InspectorError as exc:
+            # The panel still works; runs just are not kept after this session.
+            return FollowupHistory(Path(":memory:")), (
+                f"{exc} Follow-up runs are kept in memory for this session only."
+            )
 
     # -- construction ---------------------------------------------------------------------
     def _action(
@@ -428,6 +537,30 @@ class MainWindow(QMainWindow):
             "Ctrl+T",
             "send",
             "POST a sample event signed with the demo key to the listener",
+        )
+        self.act_demo = A(
+            "Start demo",
+            self.toggle_demo,
+            "Ctrl+Shift+D",
+            "play",
+            "Play an order's lifecycle from an offline Fluent sandbox into this listener, with a "
+            "'demo' profile to query it (Ctrl+Shift+D)",
+        )
+        self.act_graphql = A(
+            "GraphQL follow-up",
+            self.focus_graphql,
+            "Ctrl+G",
+            None,
+            "Ask Fluent's API about the selected capture's entity (Ctrl+G)",
+        )
+        # The panel's own Ctrl+Enter runs the query; a second shortcut would make it ambiguous.
+        self.act_run_query = A("Run query\tCtrl+Enter", self.run_query)
+        self.act_profiles = A(
+            "Connection profiles…",
+            lambda: self.graphql.manage_profiles(),
+            None,
+            "settings",
+            "Fluent accounts to query: base URL, client id, user (secrets go to the keyring)",
         )
         self.act_listener_settings = A(
             "Listener settings…",
@@ -591,6 +724,14 @@ class MainWindow(QMainWindow):
         keys = bar.addMenu("&Keys")
         keys.addAction(self.act_keys)
         keys.addAction(self.act_reverify)
+        graphql = bar.addMenu("&GraphQL")
+        self.graphql.auto_menu.setTitle("Auto follow-up")
+        for a in (self.act_graphql, self.act_run_query, None, self.act_profiles):
+            graphql.addSeparator() if a is None else graphql.addAction(a)
+        graphql.addMenu(self.graphql.auto_menu)
+        graphql.addSeparator()
+        graphql.addAction(self.act_demo)
+        self.graphql_menu = graphql
 
         toolbar = QToolBar("Main", self)
         toolbar.setObjectName("mainToolbar")
@@ -599,6 +740,7 @@ class MainWindow(QMainWindow):
         for a in (
             self.act_listen,
             self.act_send,
+            self.act_demo,
             None,
             self.act_follow,
             None,
@@ -643,6 +785,10 @@ class MainWindow(QMainWindow):
         self.empty_state.settings_requested.connect(self.open_listener_settings)
         self.status_panel.settings_requested.connect(self.open_listener_settings)
         self.detail.currentChanged.connect(self._on_tab_changed)
+        self.detail.capture_changed.connect(self.graphql.set_capture)
+        self.graphql.entity_status_fetched.connect(self.model.set_entity_status)
+        self.graphql.run_finished.connect(self._on_run_finished)
+        self._demo_progress.connect(self._update_demo_status, Qt.ConnectionType.QueuedConnection)
 
     # -- settings -------------------------------------------------------------------------
     def _restore_settings(self) -> None:
@@ -762,9 +908,10 @@ class MainWindow(QMainWindow):
 
     # -- live captures ----------------------------------------------------------------------
     def _on_capture(self, capture: object) -> None:
-        if isinstance(capture, Capture):
+        if isinstance(capture, Capture) and not self._closed:
             self.status_panel.record(capture)
             self.model.capture_added(capture)
+            self.graphql.on_capture_added(capture)
 
     def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
         del last
@@ -788,7 +935,8 @@ class MainWindow(QMainWindow):
         self.status_panel.set_count(total)
         empty = total == 0
         self.stack.setCurrentWidget(self.empty_state if empty else self.table)
-        self.detail.setVisible(not empty)
+        # The GraphQL tab is useful before anything arrived (profiles, hand-written queries).
+        self.detail.setVisible(not empty or self.detail.currentIndex() == TAB_GRAPHQL)
         self._update_actions()
 
     def _update_actions(self) -> None:
@@ -891,6 +1039,224 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, index: int) -> None:
         self.settings.detail_tab = index
+        if index == TAB_GRAPHQL:
+            self._widen_for_graphql()
+        else:
+            self._unwiden_after_graphql()
+
+    def _widen_for_graphql(self) -> None:
+        """Give the GraphQL tab the width its toolbar needs (keeping the table usable), and
+        remember the sizes to go back to when another tab is chosen."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        want = self.graphql.minimumSizeHint().width() + 2
+        if sizes[1] >= want:
+            return
+        detail = min(want, max(sizes[1], total - MIN_TABLE_WIDTH))
+        widened = [total - detail, detail]
+        self.splitter.setSizes(widened)
+        self._sizes_before_graphql = (sizes, self.splitter.sizes())
+
+    def _unwiden_after_graphql(self) -> None:
+        remembered, self._sizes_before_graphql = self._sizes_before_graphql, None
+        # Only when the user did not drag the splitter meanwhile: then their sizes stand.
+        if remembered is not None and self.splitter.sizes() == remembered[1]:
+            self.splitter.setSizes(remembered[0])
+
+    def focus_graphql(self) -> None:
+        """Switch to the GraphQL tab with the selected capture's query, cursor in the editor."""
+        self.current_capture()
+        self.detail.show()
+        if self.detail.currentIndex() == TAB_GRAPHQL:
+            self._widen_for_graphql()
+        else:
+            self.detail.setCurrentIndex(TAB_GRAPHQL)
+        self.graphql.editor.setFocus()
+
+    def run_query(self) -> bool:
+        self.focus_graphql()
+        return self.graphql.run()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.graphql and event.type() == QEvent.Type.Resize:
+            self._fit_graphql()
+        return super().eventFilter(watched, event)
+
+    def _fit_graphql(self) -> None:
+        """Editor beside the result when the tab is wide, above it when narrow."""
+        splitter = self.graphql.splitter
+        wide = self.graphql.width() >= GRAPHQL_SIDE_BY_SIDE_MIN
+        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if splitter.orientation() == wanted:
+            return
+        splitter.setOrientation(wanted)
+        extent = self.graphql.width() if wide else self.graphql.height()
+        splitter.setSizes(
+            [extent // 2, extent - extent // 2] if wide else [extent * 2 // 5, extent * 3 // 5]
+        )
+
+    # -- follow-ups ---------------------------------------------------------------------------
+    def _saved_entity_status(self, row: CaptureRow) -> str | None:
+        if self._closed:
+            return None
+        try:
+            run = self.history.latest_for(row.id)
+        except InspectorError:
+            return None
+        return None if run is None else followup_entity_status(run, row.entity_type)
+
+    def _on_run_finished(self, run: object) -> None:
+        if not isinstance(run, FollowupRun):
+            return
+        row = self.model.row_of(run.capture_id)
+        entity_type = self.model.row_at(row).entity_type if row is not None else ""
+        status = followup_entity_status(run, entity_type)
+        if status:
+            self.model.set_entity_status(run.capture_id, status)
+
+    def _forget_followups(self, capture_ids: Iterable[str]) -> None:
+        try:
+            for capture_id in capture_ids:
+                self.history.delete_for(capture_id)
+        except InspectorError as exc:
+            self._show_error("Follow-up history", exc)
+
+    def _all_capture_ids(self) -> list[str]:
+        ids: list[str] = []
+        before: int | None = None
+        while True:
+            page = self.store.page(CaptureQuery(), before_seq=before, limit=1000)
+            ids.extend(row.id for row in page)
+            if len(page) < 1000:
+                return ids
+            before = page[-1].seq
+
+    # -- demo -------------------------------------------------------------------------------
+    def toggle_demo(self) -> None:
+        if self.demo is not None:
+            self.stop_demo()
+        else:
+            self.start_demo()
+
+    def start_demo(self) -> DemoSession | None:
+        """Start the offline sandbox, point the 'demo' profile at it and play an order's
+        lifecycle into our own listener (started if needed); None with the reason shown."""
+        if self.demo is not None:
+            return self.demo
+        if self.listener_url() is None:
+            self.start_listener()
+        url = self.listener_url()
+        if url is None:
+            self._show_error(
+                "Start demo",
+                "The demo needs the listener, and it could not start: "
+                f"{self.status_panel.health_text()} Fix it in Listener settings, then try again.",
+            )
+            return None
+        added_key = self._ensure_demo_key()
+        previous_profile = self.graphql.profile_combo.currentText()
+        chosen = tuple(t for t, a in self.graphql.auto_actions.items() if a.isChecked())
+        try:
+            session = start_demo(
+                url.rstrip("/") + DEMO_PATH,
+                profiles=self.profiles,
+                secrets=self.secrets,
+                scenario=DEMO_SCENARIO,
+                step_seconds=self.demo_step_seconds,
+                on_delivery=lambda _delivery: self._emit_demo_progress(),
+            )
+        except InspectorError as exc:
+            self._show_error("Start demo", exc)
+            return None
+        self.demo = session
+        session.scenario.add_done_callback(lambda _future: self._emit_demo_progress())
+        self._demo_restore = (previous_profile, None if chosen else chosen)
+        # A new sandbox listens on a new port with new credentials: drop the old client.
+        self.graphql.api.discard(DEMO_PROFILE)
+        self.graphql.reload_profiles(DEMO_PROFILE)
+        if not chosen:
+            self.graphql.set_auto_follow_up(DEMO_AUTO_TYPES)
+        self.act_demo.setText("Stop demo")
+        self.act_demo.setIcon(icon("stop"))
+        self.act_demo.setToolTip("Stop the demo sandbox and its scenario (Ctrl+Shift+D)")
+        self.demo_label.show()
+        self._update_demo_status()
+        if added_key:
+            self.statusBar().showMessage(
+                "Registered the demo public key as 'demo' so the demo's signatures verify", 6000
+            )
+        return session
+
+    def _emit_demo_progress(self) -> None:
+        # Called from the sandbox thread: a queued signal hands over to the GUI thread.
+        with contextlib.suppress(RuntimeError):
+            self._demo_progress.emit()
+
+    def _ensure_demo_key(self) -> bool:
+        if demo.DEMO_KEY_NAME in {key.name for key in self.keyring.keys()}:
+            return False
+        try:
+            self.keyring.add(demo.DEMO_KEY_NAME, demo.demo_public_b64())
+        except InspectorError as exc:
+            self._show_error("Demo key", exc)
+            return False
+        return True
+
+    def _update_demo_status(self) -> None:
+        session = self.demo
+        if session is None:
+            return
+        sent = len(session.deliveries)
+        failed = sum(1 for d in session.deliveries if d.error or (d.status or 0) >= 400)
+        where = f"Demo: sandbox at {session.sandbox.base_url}"
+        noun = "webhook" if sent == 1 else "webhooks"
+        if not session.scenario.done():
+            text = f"{where}, playing {DEMO_SCENARIO}… {sent} {noun} sent"
+        elif session.scenario.cancelled():
+            text = f"{where}; {DEMO_SCENARIO} stopped after {sent} {noun}"
+        elif (error := session.scenario.exception()) is not None:
+            text = f"{where}; {DEMO_SCENARIO} failed: {error}"
+        else:
+            text = (
+                f"{where}, {DEMO_SCENARIO} played ({sent} {noun}): select a row, Ctrl+G, Ctrl+Enter"
+            )
+        if failed:
+            text += f" ({failed} not accepted: is the listener running?)"
+        self.demo_label.setText(text)
+        self.demo_label.setToolTip(text)
+
+    def stop_demo(self) -> None:
+        """Stop the demo's scenario and sandbox; put back the profile and auto follow-up."""
+        session, self.demo = self.demo, None
+        if session is None:
+            return
+        session.stop()
+        restore, self._demo_restore = self._demo_restore, None
+        if self._closed:
+            # The panel is shut down: only the saved preferences are put back.
+            if restore is not None:
+                if restore[0]:
+                    self.settings.graphql_profile = restore[0]
+                if restore[1] is not None:
+                    self.settings.graphql_auto_follow_up = restore[1]
+        else:
+            self.graphql.api.discard(DEMO_PROFILE)
+            if restore is not None:
+                if restore[1] is not None:
+                    self.graphql.set_auto_follow_up(restore[1])
+                if restore[0] and restore[0] != DEMO_PROFILE:
+                    self.graphql.set_profile(restore[0])
+            self.act_demo.setText("Start demo")
+            self.act_demo.setIcon(icon("play"))
+            self.act_demo.setToolTip(
+                "Play an order's lifecycle from an offline Fluent sandbox into this listener "
+                "(Ctrl+Shift+D)"
+            )
+            self.statusBar().showMessage("Demo stopped", 4000)
+        self.demo_label.hide()
+        self.demo_label.clear()
 
     def _set_follow(self, on: bool) -> None:
         self.settings.follow_newest = on
@@ -976,6 +1342,8 @@ class MainWindow(QMainWindow):
             return 0
         row = self.table.currentIndex().row()
         deleted = self.model.remove_ids(ids)
+        if deleted:
+            self._forget_followups(ids)
         if self.model.rowCount():
             self.select_row(min(max(row, 0), self.model.rowCount() - 1))
         else:
@@ -997,7 +1365,15 @@ class MainWindow(QMainWindow):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return 0
+        orphans: list[str] = []
+        try:
+            if self.history.count():
+                orphans = self._all_capture_ids()
+        except InspectorError as exc:
+            self._show_error("Follow-up history", exc)
         cleared = self.model.clear_all()
+        if cleared:
+            self._forget_followups(orphans)
         self.detail.set_capture(None)
         self.filter_bar.refresh_values()
         return cleared
@@ -1203,14 +1579,21 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Save settings, stop the listener and cancel jobs; idempotent."""
+        """Save settings, stop follow-ups, the demo and the listener, cancel jobs; idempotent.
+
+        Follow-ups go first: their calls must end before the history and the runner close,
+        and the demo before the listener it posts to."""
         if self._closed:
             return
         self.save_settings()
         self._closed = True
         for worker in list(self._workers):
             worker.cancel()
+        self.graphql.shutdown()
+        self.stop_demo()
+        self.history.close()
+        self.api_runner.close()
         self._drop_listener()
 
 
-__all__ = ["COLUMNS", "CaptureTableView", "MainWindow", "curl_command"]
+__all__ = ["COLUMNS", "CaptureTableView", "MainWindow", "curl_command", "followup_entity_status"]

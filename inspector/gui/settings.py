@@ -90,6 +90,24 @@ def _coerce_bytes(raw: Any) -> QByteArray | None:
     return None
 
 
+def _coerce_names(raw: Any) -> tuple[str, ...] | None:
+    """A comma-separated list of names; QSettings hands back a list when the ini value holds
+    an unquoted comma, so both forms are read."""
+    if isinstance(raw, str):
+        parts: list[Any] = raw.split(",")
+    elif isinstance(raw, list | tuple):
+        parts = list(raw)
+    else:
+        return None
+    if not all(isinstance(part, str) for part in parts):
+        return None
+    return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def _join_names(value: tuple[str, ...]) -> str:
+    return ",".join(value)
+
+
 def _coerce_theme(raw: Any) -> ThemeName | None:
     if isinstance(raw, str):
         lowered = raw.strip().lower()
@@ -105,10 +123,17 @@ class _Setting(Generic[T]):
     ``coerce`` turns a raw stored value into T, or returns None when it is unusable.
     """
 
-    def __init__(self, key: str, default: T, coerce: Callable[[Any], T | None]) -> None:
+    def __init__(
+        self,
+        key: str,
+        default: T,
+        coerce: Callable[[Any], T | None],
+        encode: Callable[[T], Any] | None = None,
+    ) -> None:
         self.key = key
         self.default = default
         self._coerce = coerce
+        self._encode = encode
 
     @overload
     def __get__(self, obj: None, owner: type[Settings]) -> _Setting[T]: ...
@@ -134,7 +159,9 @@ class _Setting(Generic[T]):
             raise ValueError(f"invalid value for setting {self.key!r}: {value!r}")
         # QByteArray is stored as-is (QSettings encodes it); everything else as its plain form
         # so the ini file stays readable and editable by hand.
-        obj.qsettings.setValue(self.key, checked)
+        obj.qsettings.setValue(
+            self.key, self._encode(checked) if self._encode is not None else checked
+        )
 
 
 class Settings:
@@ -170,6 +197,16 @@ class Settings:
     )
     theme: _Setting[ThemeName] = _Setting("view/theme", "system", _coerce_theme)
     last_export_dir: _Setting[str] = _Setting("files/last_export_dir", "", _coerce_str)
+
+    graphql_profile: _Setting[str] = _Setting("graphql/profile", "", _coerce_str)
+    """Name of the connection profile the GraphQL panel last used (never its secrets)."""
+    graphql_auto_follow_up: _Setting[tuple[str, ...]] = _Setting(
+        "graphql/auto_follow_up", (), _coerce_names, _join_names
+    )
+    """Entity types followed up automatically; stored comma-separated ("ORDER,FULFILMENT")."""
+    graphql_splitter: _Setting[QByteArray | None] = _Setting(
+        "graphql/splitter", None, _coerce_bytes
+    )
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.qsettings = (

@@ -15,6 +15,7 @@ from inspector.core.store import CaptureQuery, Store
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 from inspector.gui.models.capture_table import (
     COL_ATTEMPT,
+    COL_ENTITY_NOW,
     COL_EVENT,
     COL_FLEX,
     COL_FLUENT,
@@ -73,10 +74,11 @@ def test_cells_are_cached_and_badges_expose_verdicts(qtbot, store: Store) -> Non
     assert model.index(0, COL_SIZE).data().endswith(("B", "KB"))
     assert model.index(0, 0).data(ID_ROLE) == stored.id
     assert model.index(0, COL_ATTEMPT).data() == "1/1"
-    # data() answers from the tuple built once at load time
+    # data() answers from the tuple built once at load time (Entity now: from a dict)
     assert row_cells(model.row_at(0)) == tuple(
-        model.index(0, c).data() for c in range(model.columnCount())
+        model.index(0, c).data() for c in range(model.columnCount()) if c != COL_ENTITY_NOW
     )
+    assert model.index(0, COL_ENTITY_NOW).data() == ""
 
 
 def test_live_batches_insert_at_top_with_modeltester(
@@ -211,3 +213,48 @@ def test_store_errors_become_signals_not_exceptions(qtbot, tmp_path: Path) -> No
     model.reload()  # a closed store raises StoreError; the model reports it instead
     assert model.rowCount() == 0
     assert errors and all(isinstance(e, InspectorError) for e in errors)
+
+
+def test_entity_now_column_from_follow_ups_and_saved_runs(
+    qtbot, qtmodeltester, store: Store
+) -> None:  # type: ignore[no-untyped-def]
+    first = store.add(make_capture(entity_type="ORDER", entity_ref="HD_1"))
+    second = store.add(make_capture(entity_type="ORDER", entity_ref="HD_2"))
+    saved = {first.id: "BOOKED"}
+    asked: list[str] = []
+
+    def lookup(row):  # type: ignore[no-untyped-def]
+        asked.append(row.id)
+        return saved.get(row.id)
+
+    model = CaptureTableModel(store, status_lookup=lookup, batch_interval_ms=10)
+    qtmodeltester.check(model)
+    assert model.headerData(COL_ENTITY_NOW, Qt.Orientation.Horizontal) == "Entity now"
+    row_of = {model.row_at(r).id: r for r in range(model.rowCount())}
+    assert model.index(row_of[first.id], COL_ENTITY_NOW).data() == "BOOKED"
+    assert model.index(row_of[second.id], COL_ENTITY_NOW).data() == ""
+    assert sorted(asked) == sorted([first.id, second.id])
+
+    cell = model.index(row_of[second.id], COL_ENTITY_NOW)
+    with qtbot.waitSignal(model.dataChanged) as changed:
+        model.set_entity_status(second.id, "COMPLETE")
+    assert changed.args[0] == cell and changed.args[1] == cell
+    assert cell.data() == "COMPLETE"
+    assert "COMPLETE" in cell.data(Qt.ItemDataRole.ToolTipRole)
+    model.set_entity_status(first.id, "error")
+    assert model.index(row_of[first.id], COL_ENTITY_NOW).data(Qt.ItemDataRole.ForegroundRole)
+
+    # a status for a row not loaded yet shows once the row arrives; rows are asked only once
+    third = make_capture(entity_type="FULFILMENT", entity_ref="FF_3")
+    model.set_entity_status(third.id, "PICKED")
+    store.add(third)
+    model.capture_added(third)
+    qtbot.waitUntil(lambda: model.rowCount() == 3)
+    assert model.index(0, COL_ENTITY_NOW).data() == "PICKED"
+    asked.clear()
+    model.reload()
+    assert third.id not in asked and not asked
+    qtmodeltester.check(model)
+
+    model.remove_ids([second.id])
+    assert model.entity_status(second.id) is None

@@ -35,6 +35,9 @@ def test_defaults_on_empty_file(ini: Path) -> None:
     assert s.last_export_dir == ""
     assert s.detail_tab == 0
     assert s.theme == "system"
+    assert s.graphql_profile == ""
+    assert s.graphql_auto_follow_up == ()
+    assert s.graphql_splitter is None
 
 
 ROUND_TRIPS: list[tuple[str, object]] = [
@@ -52,6 +55,11 @@ ROUND_TRIPS: list[tuple[str, object]] = [
     ("detail_tab", 3),
     ("theme", "dark"),
     ("theme", "light"),
+    ("graphql_profile", "acme sandbox"),
+    ("graphql_auto_follow_up", ("ORDER", "FULFILMENT")),
+    ("graphql_auto_follow_up", ("ORDER",)),
+    ("graphql_auto_follow_up", ()),
+    ("graphql_splitter", QByteArray(b"\x00\x00\x00\xff\x00\x00\x00\x02")),
 ]
 
 
@@ -164,6 +172,9 @@ def test_names_cover_every_preference() -> None:
         "last_export_dir",
         "detail_tab",
         "theme",
+        "graphql_profile",
+        "graphql_auto_follow_up",
+        "graphql_splitter",
     }
     assert Settings.default("listener_port") == 8765
 
@@ -173,3 +184,15 @@ def test_default_constructor_uses_the_app_scope(qapp) -> None:
     s = Settings()
     assert s.qsettings.organizationName() == "FluentInspector"
     assert s.qsettings.applicationName() == "Fluent Webhook Inspector"
+
+
+def test_auto_follow_up_is_stored_readably_and_read_from_hand_edits(ini: Path) -> None:
+    s = _settings(ini)
+    s.graphql_auto_follow_up = ("ORDER", "FULFILMENT", "ORDER")
+    s.sync()
+    assert s.qsettings.value("graphql/auto_follow_up") == "ORDER,FULFILMENT"
+    # An unquoted comma with a space, as a user would type it: QSettings returns a list.
+    ini.write_text("[graphql]\nauto_follow_up=ORDER, WAVE\n", encoding="utf-8")
+    assert _settings(ini).graphql_auto_follow_up == ("ORDER", "WAVE")
+    ini.write_text("[graphql]\nauto_follow_up=\n", encoding="utf-8")
+    assert _settings(ini).graphql_auto_follow_up == ()

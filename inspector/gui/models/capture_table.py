@@ -7,7 +7,7 @@ only indexes into it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -49,6 +49,7 @@ COL_SIZE = 8
 COL_FLEX = 9
 COL_FLUENT = 10
 COL_ATTEMPT = 11
+COL_ENTITY_NOW = 12
 
 COLUMNS: tuple[str, ...] = (
     "Time",
@@ -63,6 +64,7 @@ COLUMNS: tuple[str, ...] = (
     SignatureHeader.FLEX.value,
     SignatureHeader.FLUENT.value,
     "Attempt",
+    "Entity now",
 )
 COLUMN_TIPS: tuple[str, ...] = (
     "When the request arrived (local time)",
@@ -77,8 +79,12 @@ COLUMN_TIPS: tuple[str, ...] = (
     "flex.signature: RSA PKCS#1 v1.5 with MD5 over the raw body",
     "fluent-signature: RSA PKCS#1 v1.5 with SHA-512 over the raw body",
     "Delivery number among captures with the same event id (retries)",
+    "The entity's status now, from its latest GraphQL follow-up (auto follow-up or Run in "
+    "the GraphQL tab); Status is what the webhook said",
 )
 BADGE_COLUMNS = (COL_FLEX, COL_FLUENT)
+# Entity-now values that are not a status but a failed look-up.
+_PROBLEMS = frozenset({"error", "not found"})
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CENTER = Qt.AlignmentFlag.AlignCenter
 _ALIGN = {COL_RESPONSE: _CENTER, COL_SIZE: _RIGHT, COL_ATTEMPT: _CENTER}
@@ -186,9 +192,15 @@ class CaptureTableModel(QAbstractTableModel):
         *,
         page_size: int = PAGE_SIZE,
         batch_interval_ms: int = BATCH_INTERVAL_MS,
+        status_lookup: Callable[[CaptureRow], str | None] | None = None,
     ) -> None:
+        """``status_lookup`` gives a loaded row's "Entity now" status from saved follow-ups
+        (asked once per capture, when its row is first loaded from the store)."""
         super().__init__(parent)
         self._store = store
+        self._status_lookup = status_lookup
+        self._entity_now: dict[str, str] = {}
+        self._looked_up: set[str] = set()
         self._page_size = page_size
         self._query = CaptureQuery()
         self._rows: list[CaptureRow] = []
@@ -222,6 +234,8 @@ class CaptureTableModel(QAbstractTableModel):
         r = index.row()
         c = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
+            if c == COL_ENTITY_NOW:
+                return self._entity_now.get(self._rows[r].id, "")
             return self._cells[r][c]
         if role == VERDICT_ROLE:
             if c == COL_FLEX:
@@ -240,6 +254,8 @@ class CaptureTableModel(QAbstractTableModel):
             return self._rows[r].seq
         if role == Qt.ItemDataRole.ForegroundRole:
             if c == COL_RESPONSE and self._rows[r].response_status >= 400:
+                return self._error_color
+            if c == COL_ENTITY_NOW and self._entity_now.get(self._rows[r].id) in _PROBLEMS:
                 return self._error_color
             return None
         if role == Qt.ItemDataRole.FontRole and c == COL_METHOD:
@@ -279,6 +295,7 @@ class CaptureTableModel(QAbstractTableModel):
             self._exhausted = True
         if not rows:
             return
+        self._look_up(rows)
         start = len(self._rows)
         self.beginInsertRows(QModelIndex(), start, start + len(rows) - 1)
         self._rows.extend(rows)
@@ -323,6 +340,7 @@ class CaptureTableModel(QAbstractTableModel):
                 )
             )
             rows = rows or []
+            self._look_up(rows)
             self._rows = rows
             self._cells = [row_cells(row) for row in rows]
             self._exhausted = len(rows) < self._page_size
@@ -364,6 +382,20 @@ class CaptureTableModel(QAbstractTableModel):
         if rows:
             self.rows_inserted_at_top.emit(len(rows))
 
+    def set_entity_status(self, capture_id: str, status: str) -> None:
+        """Show the entity's current status (from a follow-up) in the capture's row."""
+        self._looked_up.add(capture_id)
+        if self._entity_now.get(capture_id) == status:
+            return
+        self._entity_now[capture_id] = status
+        row = self.row_of(capture_id)
+        if row is not None:
+            cell = self.index(row, COL_ENTITY_NOW)
+            self.dataChanged.emit(cell, cell)
+
+    def entity_status(self, capture_id: str) -> str | None:
+        return self._entity_now.get(capture_id)
+
     def row_at(self, row: int) -> CaptureRow:
         return self._rows[row]
 
@@ -384,6 +416,9 @@ class CaptureTableModel(QAbstractTableModel):
         deleted = self._safe(lambda: self._store.delete(wanted))
         if deleted is None:
             return 0
+        for capture_id in wanted:
+            self._entity_now.pop(capture_id, None)
+            self._looked_up.discard(capture_id)
         # Remove from the bottom so earlier indices stay valid; one call per contiguous run.
         index = len(self._rows) - 1
         while index >= 0:
@@ -401,6 +436,8 @@ class CaptureTableModel(QAbstractTableModel):
 
     def clear_all(self) -> int:
         cleared = self._safe(self._store.clear)
+        self._entity_now.clear()
+        self._looked_up.clear()
         self.reload()
         return cleared or 0
 
@@ -429,6 +466,18 @@ class CaptureTableModel(QAbstractTableModel):
         self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, len(COLUMNS) - 1))
 
     # -- internals ------------------------------------------------------------------------
+    def _look_up(self, rows: Iterable[CaptureRow]) -> None:
+        lookup = self._status_lookup
+        if lookup is None:
+            return
+        for row in rows:
+            if row.id in self._looked_up:
+                continue
+            self._looked_up.add(row.id)
+            status = lookup(row)
+            if status:
+                self._entity_now[row.id] = status
+
     def _tooltip(self, r: int, c: int) -> str | None:
         row = self._rows[r]
         if c == COL_FLEX:
@@ -443,6 +492,9 @@ class CaptureTableModel(QAbstractTableModel):
             return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
         if c == COL_PATH:
             return self._cells[r][c]
+        if c == COL_ENTITY_NOW and row.id in self._entity_now:
+            said = f"; the webhook said {row.entity_status}" if row.entity_status else ""
+            return f"{row.entity_type} status now: {self._entity_now[row.id]}{said}"
         return None
 
     def _refresh_attempts(self, new_rows: list[CaptureRow]) -> None:

@@ -1,4 +1,5 @@
-"""The detail pane: Summary, JSON, Raw, Headers and Response tabs for one capture."""
+"""The detail pane: Summary, JSON, Raw, Headers and Response tabs for one capture, plus the
+GraphQL follow-up tab the window adds (it follows ``capture_changed``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from inspector.gui.widgets.json_view import JsonView
 from inspector.gui.widgets.raw_view import RawView
 from inspector.gui.widgets.summary_view import SummaryView
 
-TAB_SUMMARY, TAB_JSON, TAB_RAW, TAB_HEADERS, TAB_RESPONSE = range(5)
+TAB_SUMMARY, TAB_JSON, TAB_RAW, TAB_HEADERS, TAB_RESPONSE, TAB_GRAPHQL = range(6)
 
 
 class ResponseView(QWidget):
@@ -51,6 +52,7 @@ class DetailPane(QTabWidget):
     """Shows one full Capture; the window loads it from the store when a row is selected."""
 
     capture_changed = Signal(object)
+    """The full Capture now shown (None when nothing is selected), loaded once per selection."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,6 +87,15 @@ class DetailPane(QTabWidget):
             self.raw.set_body(capture.body, capture.content_type)
             self.headers.set_headers(list(capture.headers))
         self.capture_changed.emit(capture)
+
+    def add_graphql_tab(self, panel: QWidget) -> int:
+        """Add the follow-up panel as the GraphQL tab (the window connects it to
+        ``capture_changed``)."""
+        index = self.insertTab(TAB_GRAPHQL, panel, "GraphQL")
+        self.setTabToolTip(
+            index, "Ask Fluent's API for the entity's current state (Ctrl+G; Ctrl+Enter runs)"
+        )
+        return index
 
     def focus_current(self) -> None:
         widget = self.currentWidget()

@@ -64,11 +64,6 @@ __all__ = ["GraphQLPanel"]
 
 log = logging.getLogger(__name__)
 
-# Panel preferences (never secrets). Kept under their own group in the app's QSettings.
-KEY_PROFILE = "graphql/profile"
-KEY_AUTO_TYPES = "graphql/auto_follow_up"
-KEY_SPLITTER = "graphql/splitter"
-
 _ERROR_COLOUR = ("#b3261e", "#ff8a80")
 _OK_COLOUR = ("#1b5e20", "#a5d6a7")
 _MUTED_COLOUR = ("#5f6368", "#a0a0a0")
@@ -139,9 +134,9 @@ class GraphQLPanel(QWidget):
         self.auto.error.connect(lambda text: self._set_status(text, error=True))
 
         self._build()
-        self.reload_profiles(self._stored_str(KEY_PROFILE))
+        self.reload_profiles(self.settings.graphql_profile)
         self.set_auto_follow_up(
-            t for t in self._stored_str(KEY_AUTO_TYPES).split(",") if t in ENTITY_TYPES
+            t for t in self.settings.graphql_auto_follow_up if t in ENTITY_TYPES
         )
         self.set_capture(None)
 
@@ -295,8 +290,8 @@ class GraphQLPanel(QWidget):
         self.splitter.setChildrenCollapsible(False)
         left.setSizes([560, 140])
         self.splitter.setSizes([600, 600])
-        state = self.settings.qsettings.value(KEY_SPLITTER)
-        if isinstance(state, QByteArray):
+        state = self.settings.graphql_splitter
+        if state is not None:
             self.splitter.restoreState(state)
         self.splitter.splitterMoved.connect(self._save_splitter)
 
@@ -328,12 +323,8 @@ class GraphQLPanel(QWidget):
 
     # -- preferences ---------------------------------------------------------------------------
 
-    def _stored_str(self, key: str) -> str:
-        value = self.settings.qsettings.value(key)
-        return value if isinstance(value, str) else ""
-
     def _save_splitter(self, *_args: object) -> None:
-        self.settings.qsettings.setValue(KEY_SPLITTER, self.splitter.saveState())
+        self.settings.graphql_splitter = QByteArray(self.splitter.saveState())
 
     # -- profiles and schema ---------------------------------------------------------------
 
@@ -378,7 +369,7 @@ class GraphQLPanel(QWidget):
                 "No connection profile: add one with Manage… to run queries.", muted=True
             )
             return
-        self.settings.qsettings.setValue(KEY_PROFILE, profile.name)
+        self.settings.graphql_profile = profile.name
         if profile.name in self._schemas:
             self._apply_schema(profile.name)
             return
@@ -883,7 +874,7 @@ class GraphQLPanel(QWidget):
     def _auto_toggled(self, _checked: bool = False) -> None:
         chosen = [name for name, action in self.auto_actions.items() if action.isChecked()]
         self.auto.set_entity_types(chosen)
-        self.settings.qsettings.setValue(KEY_AUTO_TYPES, ",".join(chosen))
+        self.settings.graphql_auto_follow_up = tuple(chosen)
         if not chosen:
             self.auto_button.setText("Auto follow-up: off")
         elif len(chosen) <= 2:
