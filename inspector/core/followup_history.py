@@ -303,6 +303,15 @@ class FollowupHistory:
                 raise self._error(exc, "delete runs from") from exc
             return int(cursor.rowcount)
 
+    def clear(self) -> int:
+        """Forget every run (when all captures are cleared); how many."""
+        with self._lock:
+            try:
+                cursor = self._db.execute("DELETE FROM followups")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "delete runs from") from exc
+            return int(cursor.rowcount)
+
     def count(self) -> int:
         with self._lock:
             try:

@@ -60,6 +60,17 @@ def test_add_and_list_for_capture_newest_first(data_dir: Path) -> None:
     assert (data_dir / HISTORY_FILENAME).exists()
 
 
+def test_delete_for_and_clear(data_dir: Path) -> None:
+    with FollowupHistory.in_data_dir(data_dir) as history:
+        for capture_id in ("a", "a", "b", "c"):
+            history.add(capture_id, "acme", QUERY, {}, RunStatus.OK, 0.1)
+        assert history.delete_for("a") == 2
+        assert history.list_for("a") == []
+        assert history.count() == 2
+        assert history.clear() == 2
+        assert history.count() == 0
+
+
 def test_runs_survive_reopening(data_dir: Path) -> None:
     when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     with FollowupHistory.in_data_dir(data_dir) as history:
