@@ -10,6 +10,7 @@ __all__ = ["ICON_NAMES", "icon"]
 
 ICON_NAMES: tuple[str, ...] = (
     "app",
+    "demo",
     "play",
     "stop",
     "copy",
