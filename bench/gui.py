@@ -535,7 +535,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         if args.no_follow:
             window.act_follow.setChecked(False)
         if args.batch_ms:
-            model._timer.setInterval(int(args.batch_ms))
+            model.set_batch_interval(int(args.batch_ms), int(args.batch_ms))
         external = None
         if args.listener_process:
             # Diagnosis: the headless listener in its own process (no GIL shared with the
@@ -564,6 +564,38 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             poll.start()
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval / 1000)
+        result["switch_interval_ms"] = sys.getswitchinterval() * 1000
+        stalls: list[str] = []
+        watching = [False]
+        if args.watch_stalls:
+            # Diagnosis: a watchdog thread samples the GUI thread's Python stack whenever
+            # the event loop has not ticked for 40 ms (what was it doing during a stall?).
+            import threading
+
+            gui_ident = threading.get_ident()
+            last_tick = [time.perf_counter()]
+
+            def watchdog() -> None:
+                reported = 0.0
+                while watching[0]:
+                    time.sleep(0.005)
+                    late = time.perf_counter() - last_tick[0]
+                    if late > 0.04 and last_tick[0] != reported:
+                        reported = last_tick[0]
+                        frame = sys._current_frames().get(gui_ident)
+                        stack = traceback.format_stack(frame)[-6:] if frame else ["?"]
+                        stalls.append(f"{late * 1000:.0f} ms: " + "".join(stack))
+
+            def ticker() -> None:
+                last_tick[0] = time.perf_counter()
+
+            stall_timer = QTimer(window)
+            stall_timer.setTimerType(Qt.TimerType.PreciseTimer)
+            stall_timer.setInterval(TICK_MS)
+            stall_timer.timeout.connect(ticker)
+            stall_timer.start()
+            watching[0] = True
+            threading.Thread(target=watchdog, daemon=True).start()
         # The cost of one full repaint of the table viewport, with nothing else running.
         forced = []
         for _ in range(20):
@@ -637,6 +669,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             }
         )
         result["rss_after_load"] = rss_mb()
+        watching[0] = False
+        result["stalls"] = stalls
         if external is not None:
             external.terminate()
             external.wait(10)
@@ -703,6 +737,8 @@ def run_child(
         command += ["--batch-ms", str(args.batch_ms)]
     if args.switch_interval:
         command += ["--switch-interval", str(args.switch_interval)]
+    if args.watch_stalls and mode == "full":
+        command.append("--watch-stalls")
     env = dict(os.environ, QT_QPA_PLATFORM=args.platform)
     spawned = time.monotonic()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -786,6 +822,11 @@ def main() -> int:
         action="store_true",
         help="diagnosis: run the listener as `fluent-inspector listen` in its own process "
         "and let the window poll the store every 50 ms",
+    )
+    parser.add_argument(
+        "--watch-stalls",
+        action="store_true",
+        help="diagnosis: print the GUI thread's Python stack during each stall over 40 ms",
     )
     # Internal: the GUI process this script starts.
     parser.add_argument("--child", choices=["launch", "full"], help=argparse.SUPPRESS)
@@ -934,8 +975,11 @@ def report(args: argparse.Namespace, launches: list[dict[str, Any]], full: dict[
         f"   webhooks received (stored) during the load: {load['received']:,}; rows in the "
         f"model: {load['rows_before']:,} before -> {load['rows_after']:,} after "
         f"(model total {load['model_total']:,}, follow newest "
-        f"{'on' if load['follow_newest'] else 'off'})"
+        f"{'on' if load['follow_newest'] else 'off'}); GIL switch interval "
+        f"{full.get('switch_interval_ms', float('nan')):g} ms"
     )
+    for stall in full.get("stalls", []):
+        print(f"   stall {stall}")
 
     print()
     print("summary (target):")

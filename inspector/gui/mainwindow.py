@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,11 @@ DEMO_PATH = "/hooks/demo"
 # order moves; the user's own choice is put back when the demo stops.
 DEMO_AUTO_TYPES = ("ORDER", "FULFILMENT")
 IMPORT_BATCH = 500
+DETAIL_DELAY_MS = 20
+"""From a selection change (by the user) to loading the capture into the detail pane."""
+FOLLOW_DETAIL_MS = 300
+"""While Follow newest moves the selection with each live batch: the detail pane shows the
+newest capture at most this often."""
 # Hop-by-hop framing headers: curl computes its own from the body it sends.
 _CURL_SKIP = {"content-length", "transfer-encoding", "connection", "expect"}
 
@@ -452,8 +458,11 @@ class MainWindow(QMainWindow):
 
         self._detail_timer = QTimer(self)
         self._detail_timer.setSingleShot(True)
-        self._detail_timer.setInterval(20)
+        self._detail_timer.setInterval(DETAIL_DELAY_MS)
         self._detail_timer.timeout.connect(self._load_detail)
+        self._detail_loaded_at = 0.0
+        self.follow_detail_ms = FOLLOW_DETAIL_MS
+        """How often Follow newest may reload the detail pane (tests change it)."""
 
         self._make_actions()
         self._make_menus_and_toolbar()
@@ -769,7 +778,7 @@ class MainWindow(QMainWindow):
         table_key(Qt.Key.Key_Enter, self.focus_detail)
 
     def _connect(self) -> None:
-        self.bridge.capture_added.connect(self._on_capture)
+        self.bridge.captures_added.connect(self._on_captures)
         self.bridge.listener_status.connect(self._on_listener_status)
         self.model.rowsAboutToBeInserted.connect(self._before_insert)
         self.model.rows_inserted_at_top.connect(self._after_insert)
@@ -908,10 +917,20 @@ class MainWindow(QMainWindow):
 
     # -- live captures ----------------------------------------------------------------------
     def _on_capture(self, capture: object) -> None:
-        if isinstance(capture, Capture) and not self._closed:
-            self.status_panel.record(capture)
-            self.model.capture_added(capture)
-            self.graphql.on_capture_added(capture)
+        self._on_captures([capture])
+
+    def _on_captures(self, captures: list[object]) -> None:
+        """Everything the listener stored since the last delivery (one bridge signal)."""
+        if self._closed:
+            return
+        woke = False
+        for capture in captures:
+            if isinstance(capture, Capture):
+                self.status_panel.record(capture)
+                self.graphql.on_capture_added(capture)
+                woke = True
+        if woke:
+            self.model.capture_added()
 
     def _before_insert(self, parent: QModelIndex, first: int, last: int) -> None:
         del last
@@ -1002,7 +1021,16 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 "Follow newest is off while you look at older captures", 4000
             )
-        self._detail_timer.start()
+        if self._following_programmatically:
+            # Follow newest moves the selection with every live batch; loading the detail
+            # pane (store read, JSON tree, raw text, GraphQL panel) each time would cost the
+            # GUI thread several ms per batch. Load the newest at most every follow_detail_ms,
+            # without postponing a load already scheduled.
+            if not self._detail_timer.isActive():
+                since = (time.monotonic() - self._detail_loaded_at) * 1000
+                self._detail_timer.start(max(DETAIL_DELAY_MS, int(self.follow_detail_ms - since)))
+        else:
+            self._detail_timer.start(DETAIL_DELAY_MS)
 
     def _load_detail(self) -> None:
         index = self.table.currentIndex()
@@ -1013,6 +1041,7 @@ class MainWindow(QMainWindow):
         current = self.detail.capture
         if current is not None and current.id == capture_id:
             return
+        self._detail_loaded_at = time.monotonic()
         try:
             capture = self.store.get(capture_id)
         except InspectorError as exc:

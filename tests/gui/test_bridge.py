@@ -76,3 +76,33 @@ def test_calls_from_gui_thread_are_queued_not_reentrant(qtbot) -> None:
     # Delivered by the event loop, never inside the caller's stack.
     assert got == []
     qtbot.waitUntil(lambda: got == ["listening"], timeout=10_000)
+
+
+def test_a_burst_is_delivered_as_one_batch_in_order(qtbot) -> None:
+    """While the GUI thread is busy, captures queue up and arrive in one captures_added
+    emission (one wake-up), status changes between them keeping their place."""
+    bridge = CoreBridge()
+    batches: list[list[int]] = []
+    log: list[str] = []
+    bridge.captures_added.connect(lambda batch: batches.append([c.seq for c in batch]))
+    bridge.captures_added.connect(lambda batch: log.append(f"batch:{len(batch)}"))
+    bridge.listener_status.connect(lambda s: log.append(f"status:{s}"))
+
+    def produce() -> None:
+        for i in range(500):
+            bridge.capture_callback(_capture(i))
+        bridge.status_callback("failed")
+        for i in range(500, 800):
+            bridge.capture_callback(_capture(i))
+
+    thread = threading.Thread(target=produce, name="fake-listener")
+    thread.start()
+    thread.join(30)  # the GUI thread runs no events meanwhile: one wake-up is pending
+    assert not thread.is_alive()
+    qtbot.waitUntil(lambda: sum(map(len, batches)) == 800, timeout=20_000)
+    assert batches == [list(range(500)), list(range(500, 800))]
+    assert log == ["batch:500", "status:failed", "batch:300"]
+    # and the next capture wakes the GUI again
+    bridge.capture_callback(_capture(800))
+    qtbot.waitUntil(lambda: len(batches) == 3)
+    assert batches[-1] == [800]

@@ -258,3 +258,114 @@ def test_entity_now_column_from_follow_ups_and_saved_runs(
 
     model.remove_ids([second.id])
     assert model.entity_status(second.id) is None
+
+
+def test_total_is_exact_when_since_sees_a_row_before_its_notification(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """The listener commits, then notifies; a tick in between reads the row with since()
+    before its notification arrives. The late notification must not count it again."""
+    model = CaptureTableModel(store, batch_interval_ms=5)
+    first = store.add(make_capture())
+    second = store.add(make_capture())  # committed, its notification still on its way
+    model.capture_added(first)
+    model.flush()  # since() returns both rows
+    assert model.rowCount() == 2
+    assert (model.total, model.matching) == (2, 2)
+    model.capture_added(second)  # the late notification
+    model.flush()
+    qtbot.wait(20)  # any tick the notification scheduled has run
+    assert (model.total, model.matching) == (2, 2) == (store.count(), model.rowCount())
+    for _ in range(3):  # and again under a filter, where the total has its own mark
+        store.add(make_capture(event_name="OTHER"))
+    model.set_query(CaptureQuery(event_names=frozenset({"WANTED"})))
+    wanted = store.add(make_capture(event_name="WANTED"))
+    other = store.add(make_capture(event_name="OTHER"))
+    model.flush()
+    model.capture_added(wanted)
+    model.capture_added(other)
+    model.flush()
+    qtbot.wait(20)
+    assert model.total == store.count() == 7
+    assert model.matching == 1 and model.row_at(0).id == wanted.id
+
+
+def test_rows_written_without_notifications_are_counted_by_a_poll(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Another process writing the same store: no notifications, flush() on a timer."""
+    model = CaptureTableModel(store)
+    for i in range(4):
+        store.add(make_capture(event_name="A" if i % 2 else "B"))
+    model.flush()
+    assert (model.total, model.matching, model.rowCount()) == (4, 4, 4)
+    model.set_query(CaptureQuery(event_names=frozenset({"A"})))
+    store.add_many([make_capture(event_name="A"), make_capture(event_name="B")])
+    model.flush()
+    assert (model.total, model.matching, model.rowCount()) == (6, 3, 3)
+    model.remove_ids([model.row_at(0).id])
+    assert (model.total, model.matching) == (5, 2) == (store.count(), model.rowCount())
+
+
+def test_repaint_asks_each_cell_once_through_multidata(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    """Qt's delegate wants seven roles per cell: one Python call (multiData) answers them all,
+    with the same values data() gives, and flags() stays in C++."""
+    store.add_many(
+        [make_capture(method="PUT" if i % 2 else "POST", entity_ref=f"R-{i}") for i in range(30)]
+    )
+    calls: dict[str, int] = {"multi": 0, "data": 0}
+
+    class Counting(CaptureTableModel):
+        def multiData(self, index, span) -> None:  # type: ignore[no-untyped-def]
+            calls["multi"] += 1
+            super().multiData(index, span)
+
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):  # type: ignore[no-untyped-def]
+            calls["data"] += 1
+            return super().data(index, role)
+
+    model = Counting(store)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(model)
+    view.resize(1400, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    calls.update(multi=0, data=0)
+    view.viewport().grab()  # paints every visible cell
+    assert calls["multi"] >= 13 * 5  # every visible cell
+    assert calls["data"] == 0  # none of the seven roles fell back to data()
+    assert "flags" not in vars(CaptureTableModel)
+
+    from PySide6.QtCore import QModelRoleData
+
+    roles = [
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.FontRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.ToolTipRole,
+        VERDICT_ROLE,
+        ID_ROLE,
+    ]
+    for row in (0, 1):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            for role in roles:
+                item = QModelRoleData(role)
+                model.multiData(index, item)
+                assert item.data() == model.data(index, role), (row, column, role)
+
+
+def test_batches_grow_longer_while_captures_pour_in(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
+    from inspector.gui.models.capture_table import BUSY_BATCH_ROWS
+
+    model = CaptureTableModel(store, batch_interval_ms=10)
+    model.set_batch_interval(10, 120)
+    store.add_many([make_capture() for _ in range(BUSY_BATCH_ROWS)])
+    model.flush()
+    assert model._timer.interval() == 120  # a burst: fewer, larger inserts
+    assert model._timer.isActive()  # and it looks again without waiting for a notification
+    qtbot.waitUntil(lambda: not model._timer.isActive(), timeout=5000)  # a quiet tick
+    assert model._timer.interval() == 10
+    store.add(make_capture())
+    model.capture_added()
+    qtbot.waitUntil(lambda: model.rowCount() == BUSY_BATCH_ROWS + 1)
+    assert model.total == store.count() == BUSY_BATCH_ROWS + 1

@@ -497,3 +497,39 @@ def test_run_opens_the_window_and_closes_cleanly(
     assert seen["url"]
     assert seen["keys"] == ["demo"]
     assert (tmp_path / "data" / "captures.sqlite3").exists()
+
+
+def test_follow_newest_does_not_reload_the_detail_pane_every_batch(
+    qtbot,
+    main_window: MainWindow,
+    store: Store,  # type: ignore[no-untyped-def]
+) -> None:
+    main_window.act_follow.setChecked(True)
+    loads: list[str | None] = []
+    main_window.detail.capture_changed.connect(lambda c: loads.append(c.id if c else None))
+    first = store.add(make_capture(entity_ref="FIRST"))
+    main_window.model.capture_added()
+    qtbot.waitUntil(lambda: main_window.detail.capture is not None)
+    assert loads == [first.id]
+    # Live batches while the detail pane was loaded "just now": the selection follows every
+    # batch at once, the detail pane waits for follow_detail_ms.
+    main_window.follow_detail_ms = 60_000
+    newest = first
+    for i in range(5):
+        newest = store.add(make_capture(entity_ref=f"NEXT-{i}"))
+        main_window.model.flush()
+        assert main_window.selected_ids() == [newest.id]
+    qtbot.wait(100)
+    assert loads == [first.id]
+    # The user's own selection loads at once.
+    main_window.move_selection(1)
+    qtbot.waitUntil(lambda: len(loads) == 2)
+    assert main_window.act_follow.isChecked() is False
+    main_window.follow_detail_ms = 0
+    main_window.act_follow.setChecked(True)  # back to the top: the newest is shown again
+    extra = store.add(make_capture(entity_ref="LAST"))
+    main_window.model.flush()
+    qtbot.waitUntil(lambda: loads[-1] == extra.id)
+    assert main_window.detail.capture is not None and main_window.detail.capture.id == extra.id
+    assert newest.id != extra.id
+    assert main_window.model.total == store.count() == 7

@@ -110,3 +110,37 @@ def test_verdict_from_data() -> None:
     assert verdict_from_data("invalid") is Verdict.INVALID
     assert verdict_from_data("nonsense") is None
     assert verdict_from_data(None) is None
+
+
+def test_badges_are_drawn_from_a_small_cache_and_follow_selection_and_palette(qtbot) -> None:
+    view, model = _view(qtbot, _light_palette())
+    delegate = view.itemDelegate()
+    assert isinstance(delegate, VerdictBadgeDelegate)
+    first = view.grab().toImage()
+    looks = len(delegate._cache)
+    # one look per verdict and column width, at most (selection and focus add a few)
+    assert 0 < looks <= 3 * len(Verdict)
+    again = view.grab().toImage()
+    assert again == first  # the cached pixmaps paint exactly what was rendered
+    assert len(delegate._cache) == looks  # repaints add nothing
+
+    # A selected row gets the style's highlight behind the badge; the badge keeps its colour.
+    view.selectRow(0)
+    image = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    offset = view.viewport().mapTo(view, QPoint(0, 0))
+    rect = view.visualRect(model.index(0, 0)).translated(offset)
+    highlight = view.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight)
+    edge = QColor(image.pixel(rect.right() - 2, rect.center().y()))
+    assert _close(edge, highlight, 40), (edge.name(), highlight.name())
+    bg, _fg = verdict_colors(Verdict.VALID, False)
+    assert _close(QColor(image.pixel(rect.x() + 8, rect.center().y())), bg)
+
+    # A palette change (theme switch) is a new look, not a stale light pixmap.
+    view.clearSelection()
+    view.setPalette(dark_palette())
+    image = view.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    for row, verdict in enumerate(Verdict):
+        rect = view.visualRect(model.index(row, 1)).translated(offset)
+        dark_bg, _ = verdict_colors(verdict, True)
+        sample = QColor(image.pixel(rect.x() + 8, rect.center().y()))
+        assert _close(sample, dark_bg), (verdict, sample.name(), dark_bg.name())

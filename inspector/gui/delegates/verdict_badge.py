@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent, QIcon, QPainter
+import math
+
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QRectF,
+    QSize,
+    Qt,
+)
+from PySide6.QtGui import QFont, QFontMetrics, QHelpEvent, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -27,6 +37,9 @@ _MARGIN_Y = 2
 _PAD_X = 7  # inside the pill
 _PAD_Y = 1
 _GAP = 4  # between symbol and label
+# Cells differ by verdict, width, selection, focus...: a few dozen in practice. The limit only
+# guards against unbounded growth (e.g. a column dragged through many widths).
+_CACHE_LIMIT = 512
 
 _CENTER = Qt.AlignmentFlag.AlignCenter
 _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
@@ -71,11 +84,16 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
 
     Colour is never the only cue: every badge shows the verdict's symbol, and its label when
     the column is wide enough.
+
+    A table shows the same few badges over and over, and each paint is a call from Qt into
+    Python (slow while other threads hold the GIL), so a cell is rendered once per look -
+    verdict, size, state, palette, font, device pixel ratio - and then drawn as one pixmap.
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._metrics: _Metrics | None = None
+        self._cache: dict[tuple[object, ...], QPixmap] = {}
 
     def _metrics_for(self, font: QFont) -> _Metrics:
         metrics = self._metrics
@@ -89,16 +107,54 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
         if verdict is None:
             super().paint(painter, option, index)
             return
+        rect = option.rect
+        device = painter.device()
+        ratio = device.devicePixelRatioF() if device is not None else 1.0
+        font = option.font
+        # Everything the cell's look depends on. The palette's cache key changes with any
+        # palette change (theme switch); the state carries selected, focus, active, enabled.
+        key = (
+            verdict,
+            rect.width(),
+            rect.height(),
+            option.state.value,
+            option.viewItemPosition.value,
+            option.palette.cacheKey(),
+            font.key(),
+            ratio,
+        )
+        pixmap = self._cache.get(key)
+        if pixmap is None:
+            pixmap = self._render(verdict, option, ratio)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = pixmap
+        painter.drawPixmap(rect.topLeft(), pixmap)
 
-        # Background, selection and focus as the style draws them, without the display text.
+    def _render(self, verdict: Verdict, option: QStyleOptionViewItem, ratio: float) -> QPixmap:
+        """The whole cell (selection background, focus frame and badge) into a transparent
+        pixmap; only the alternating row colour, which the view paints first, shows through."""
+        rect = option.rect
+        pixmap = QPixmap(
+            max(1, math.ceil(rect.width() * ratio)), max(1, math.ceil(rect.height() * ratio))
+        )
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(Qt.GlobalColor.transparent)
         opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
+        opt.rect = QRect(0, 0, rect.width(), rect.height())
         opt.text = ""
         opt.icon = QIcon()
-        widget = option.widget
-        style = widget.style() if widget is not None else QApplication.style()
-        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+        painter = QPainter(pixmap)
+        try:
+            widget = option.widget
+            style = widget.style() if widget is not None else QApplication.style()
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, widget)
+            self._draw_pill(painter, verdict, opt)
+        finally:
+            painter.end()
+        return pixmap
 
+    def _draw_pill(self, painter: QPainter, verdict: Verdict, option: QStyleOptionViewItem) -> None:
         rect = option.rect
         m = self._metrics_for(option.font)
         available = rect.width() - 2 * _MARGIN_X
@@ -113,7 +169,6 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
         pill = QRectF(x, y, width, height)
 
         bg, fg = verdict_colors(verdict, is_dark(option.palette))
-        painter.save()
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(bg)
@@ -129,7 +184,6 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
             painter.drawText(
                 QRectF(label_x, y, m.label_width[verdict] + 1, height), _LEFT, verdict.label
             )
-        painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: AnyIndex) -> QSize:
         verdict = verdict_from_data(index.data(VERDICT_ROLE))

@@ -1,19 +1,29 @@
 """The live capture table: a Qt model over the store with lazy paging and batched inserts.
 
-Painting must stay cheap (a Python ``data()`` per cell is the cost that matters), so every
-row's display strings are formatted once, when the row is loaded, into a tuple; ``data()``
-only indexes into it.
+Painting must stay cheap. Every call from Qt into Python must take the GIL, which the
+listener's threads hold much of the time under load, so the count of calls per repaint is
+what matters, not their speed: the model answers all roles of a cell in one ``multiData()``
+call (Qt's delegates ask for seven roles per cell), leaves ``flags()`` to C++, and every row's
+display strings are formatted once, when the row is loaded, into a tuple that is only indexed.
+
+Counts are exact: the total and the matching count are advanced only from rows read back
+with ``since()`` past a sequence number, never from notifications, so a row seen by
+``since()`` before its notification arrived is not counted twice.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
     QModelIndex,
+    QModelRoleData,
+    QModelRoleDataSpan,
     QObject,
     QPersistentModelIndex,
     Qt,
@@ -30,9 +40,19 @@ from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 """The capture id of a row (any column)."""
 SEQ_ROLE = Qt.ItemDataRole.UserRole + 3
+_ANY_QUERY = CaptureQuery()
+_T = TypeVar("_T")
 
 PAGE_SIZE = 200
 BATCH_INTERVAL_MS = 50
+BUSY_BATCH_INTERVAL_MS = 200
+"""The live-batch interval while captures arrive fast: each batch repaints the whole viewport
+(rows move down), and under load a repaint is slow (GIL), so fewer, larger batches."""
+BUSY_BATCH_ROWS = 20
+"""A batch with at least this many captures means "arriving fast" (400/s at 50 ms)."""
+# A consistent (count, max seq) pair needs no commit between the two reads; under a live
+# load a few tries usually find a quiet moment.
+_COUNT_TRIES = 4
 # A burst larger than this between two ticks is cheaper to show by reloading the first page
 # than by inserting it row by row into a view the user cannot follow anyway.
 MAX_LIVE_BATCH = 5000
@@ -88,6 +108,25 @@ _PROBLEMS = frozenset({"error", "not found"})
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 _CENTER = Qt.AlignmentFlag.AlignCenter
 _ALIGN = {COL_RESPONSE: _CENTER, COL_SIZE: _RIGHT, COL_ATTEMPT: _CENTER}
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_PER_COLUMN = frozenset({_FONT, _ALIGNMENT})
+# Roles the delegates ask for that this model never serves: answered without a lookup.
+_UNSERVED = frozenset(
+    int(r.value)
+    for r in (
+        Qt.ItemDataRole.DecorationRole,
+        Qt.ItemDataRole.CheckStateRole,
+        Qt.ItemDataRole.BackgroundRole,
+        Qt.ItemDataRole.SizeHintRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.StatusTipRole,
+        Qt.ItemDataRole.WhatsThisRole,
+        Qt.ItemDataRole.AccessibleDescriptionRole,
+    )
+)
 
 _CAUSES = {
     Verdict.INVALID: "no configured key verifies this body - wrong environment's or region's "
@@ -207,12 +246,21 @@ class CaptureTableModel(QAbstractTableModel):
         self._cells: list[tuple[str, ...]] = []
         self._exhausted = True
         self._max_seq = 0
+        """Rows matching the query with seq <= this are loaded or counted in ``matching``."""
+        self._total_seq = 0
+        """Every stored row with seq <= this is counted in ``total``."""
         self._matching = 0
         self._total = 0
-        self._pending = 0
         self._bold = QFont()
         self._bold.setBold(True)
         self._error_color = QColor("#dc2626")
+        # Per column: the roles whose answer does not depend on the row.
+        self._static: list[dict[int, object]] = [{} for _ in COLUMNS]
+        self._static[COL_METHOD][_FONT] = self._bold
+        for column, align in _ALIGN.items():
+            self._static[column][_ALIGNMENT] = int(align.value)
+        self._batch_interval_ms = batch_interval_ms
+        self._busy_interval_ms = max(batch_interval_ms, BUSY_BATCH_INTERVAL_MS)
         self._timer = QTimer(self)
         self._timer.setInterval(batch_interval_ms)
         self._timer.setSingleShot(True)
@@ -226,6 +274,43 @@ class CaptureTableModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)
 
+    def multiData(
+        self,
+        index: QModelIndex | QPersistentModelIndex,
+        roleDataSpan: QModelRoleDataSpan | QModelRoleData,
+    ) -> None:
+        """Every role a delegate asks for, in one call from Qt (one GIL hand-over per cell)."""
+        spans: Iterable[QModelRoleData] = (
+            (roleDataSpan,) if isinstance(roleDataSpan, QModelRoleData) else roleDataSpan  # type: ignore[assignment]
+        )
+        if not index.isValid():
+            for item in spans:
+                item.clearData()
+            return
+        r = index.row()
+        c = index.column()
+        static = self._static[c]
+        for item in spans:
+            role = item.role()
+            if role == _DISPLAY:
+                value: object = (
+                    self._cells[r][c]
+                    if c != COL_ENTITY_NOW
+                    else self._entity_now.get(self._rows[r].id, "")
+                )
+            elif role in _UNSERVED:
+                value = None
+            elif role in _PER_COLUMN:
+                value = static.get(role)
+            elif role == _FOREGROUND:
+                value = self._foreground(r, c)
+            else:
+                value = self.data(index, role)
+            if value is None:
+                item.clearData()
+            else:
+                item.setData(value)
+
     def data(
         self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
     ) -> object:
@@ -237,15 +322,16 @@ class CaptureTableModel(QAbstractTableModel):
             if c == COL_ENTITY_NOW:
                 return self._entity_now.get(self._rows[r].id, "")
             return self._cells[r][c]
+        if role in _UNSERVED:
+            return None
         if role == VERDICT_ROLE:
             if c == COL_FLEX:
                 return self._rows[r].flex
             if c == COL_FLUENT:
                 return self._rows[r].fluent
             return None
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            align = _ALIGN.get(c)
-            return int(align.value) if align is not None else None
+        if role == Qt.ItemDataRole.TextAlignmentRole or role == Qt.ItemDataRole.FontRole:
+            return self._static[c].get(int(role))
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(r, c)
         if role == ID_ROLE:
@@ -253,13 +339,14 @@ class CaptureTableModel(QAbstractTableModel):
         if role == SEQ_ROLE:
             return self._rows[r].seq
         if role == Qt.ItemDataRole.ForegroundRole:
-            if c == COL_RESPONSE and self._rows[r].response_status >= 400:
-                return self._error_color
-            if c == COL_ENTITY_NOW and self._entity_now.get(self._rows[r].id) in _PROBLEMS:
-                return self._error_color
-            return None
-        if role == Qt.ItemDataRole.FontRole and c == COL_METHOD:
-            return self._bold
+            return self._foreground(r, c)
+        return None
+
+    def _foreground(self, r: int, c: int) -> QColor | None:
+        if c == COL_RESPONSE and self._rows[r].response_status >= 400:
+            return self._error_color
+        if c == COL_ENTITY_NOW and self._entity_now.get(self._rows[r].id) in _PROBLEMS:
+            return self._error_color
         return None
 
     def headerData(
@@ -273,10 +360,9 @@ class CaptureTableModel(QAbstractTableModel):
             return COLUMN_TIPS[section]
         return None
 
-    def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+    # flags() is deliberately not overridden: QAbstractTableModel's C++ default (enabled,
+    # selectable, never has children) is what this table needs, and the view asks for it per
+    # painted cell - a Python override would cost one more GIL hand-over each time.
 
     def canFetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> bool:
         return not parent.isValid() and not self._exhausted
@@ -315,6 +401,16 @@ class CaptureTableModel(QAbstractTableModel):
     def total(self) -> int:
         return self._total
 
+    @property
+    def batch_interval_ms(self) -> int:
+        """The live-batch interval while captures arrive slowly (busy: at least 200 ms)."""
+        return self._batch_interval_ms
+
+    def set_batch_interval(self, ms: int, busy_ms: int | None = None) -> None:
+        self._batch_interval_ms = ms
+        self._busy_interval_ms = max(ms, BUSY_BATCH_INTERVAL_MS if busy_ms is None else busy_ms)
+        self._timer.setInterval(ms)
+
     def set_query(self, query: CaptureQuery) -> None:
         self._query = query
         self.reload()
@@ -322,21 +418,20 @@ class CaptureTableModel(QAbstractTableModel):
     def reload(self) -> None:
         """Reset to the first page of the current query (filter change, import, clear)."""
         self._timer.stop()
-        self._pending = 0
+        self._timer.setInterval(self._batch_interval_ms)
         self.beginResetModel()
         self._rows = []
         self._cells = []
         self._exhausted = False
-        # The snapshot bounds the first page so that live rows are picked up exactly once,
-        # by since(), whether they arrive before or after the page query.
-        snapshot = self._safe(self._store.max_seq)
-        self._max_seq = snapshot or 0
+        # The counts' snapshot also bounds the first page, so that live rows are picked up
+        # (and counted) exactly once, by since(), whether they arrive before or after it.
+        snapshot = self._snapshot_counts()
         if snapshot is None:
             self._exhausted = True
         else:
             rows = self._safe(
                 lambda: self._store.page(
-                    self._query, before_seq=self._max_seq + 1, limit=self._page_size
+                    self._query, before_seq=snapshot + 1, limit=self._page_size
                 )
             )
             rows = rows or []
@@ -345,42 +440,72 @@ class CaptureTableModel(QAbstractTableModel):
             self._cells = [row_cells(row) for row in rows]
             self._exhausted = len(rows) < self._page_size
         self.endResetModel()
-        self._recount()
+        if snapshot is not None:
+            self.counts_changed.emit(self._matching, self._total)
 
-    def capture_added(self, capture: Capture) -> None:
-        """A capture was committed (any thread's notification, delivered on the GUI thread)."""
-        del capture  # the rows are read back with since(), which applies the filter for us
-        self._pending += 1
+    def capture_added(self, capture: Capture | None = None) -> None:
+        """A capture was committed (any thread's notification, delivered on the GUI thread).
+
+        Only a wake-up: rows and counts are read back with since(), which applies the filter
+        and sees each row once, however late or early its notification comes."""
+        del capture
         if not self._timer.isActive():
             self._timer.start()
 
     def flush(self) -> None:
-        """Insert everything that arrived since the last tick, as one block at the top."""
+        """Insert everything stored since the last tick, as one block at the top; also what a
+        poll timer calls when another process writes the store."""
         self._timer.stop()
-        arrived = self._pending
-        self._pending = 0
+        filtered = self._query != _ANY_QUERY
+        arrived: list[CaptureRow] | None = []
+        if filtered:
+            # The total counts every capture, the filtered read below only the matching ones.
+            arrived = self._safe(
+                lambda: self._store.since(self._total_seq, _ANY_QUERY, limit=MAX_LIVE_BATCH)
+            )
+            if arrived is None:
+                return
+            if len(arrived) >= MAX_LIVE_BATCH:
+                self.reload()
+                return
         rows = self._safe(
             lambda: self._store.since(self._max_seq, self._query, limit=MAX_LIVE_BATCH)
         )
-        if rows is None:
+        if rows is None or arrived is None:
             return
         if len(rows) >= MAX_LIVE_BATCH:
             self.reload()
             return
+        if not filtered:
+            arrived = rows
+        counted = len(arrived)
+        if arrived:
+            self._total_seq = max(self._total_seq, arrived[-1].seq)
         if rows:
             self._max_seq = max(self._max_seq, rows[-1].seq)
+        # Rows commit in seq order, so no row at or below the total's mark can still match
+        # unseen: skipping them keeps the filtered read short when nothing matches.
+        self._max_seq = max(self._max_seq, self._total_seq)
+        if rows:
             rows.reverse()  # since() is oldest first; the table is newest first
             self._refresh_attempts(rows)
             self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
             self._rows[0:0] = rows
             self._cells[0:0] = [row_cells(row) for row in rows]
             self.endInsertRows()
-        if arrived or rows:
-            self._total += max(arrived, len(rows))
+        if counted or rows:
+            self._total += counted
             self._matching += len(rows)
             self.counts_changed.emit(self._matching, self._total)
         if rows:
             self.rows_inserted_at_top.emit(len(rows))
+        # Adaptive batching: while captures pour in, insert (and repaint) less often.
+        busy = counted >= BUSY_BATCH_ROWS
+        self._timer.setInterval(self._busy_interval_ms if busy else self._batch_interval_ms)
+        if counted:
+            # More may be on the way without a notification (another process writing the
+            # store, or the tail of a burst); one more look costs a cheap since().
+            self._timer.start()
 
     def set_entity_status(self, capture_id: str, status: str) -> None:
         """Show the entity's current status (from a follow-up) in the capture's row."""
@@ -419,6 +544,7 @@ class CaptureTableModel(QAbstractTableModel):
         for capture_id in wanted:
             self._entity_now.pop(capture_id, None)
             self._looked_up.discard(capture_id)
+        loaded = [row.seq for row in self._rows if row.id in wanted]
         # Remove from the bottom so earlier indices stay valid; one call per contiguous run.
         index = len(self._rows) - 1
         while index >= 0:
@@ -431,7 +557,14 @@ class CaptureTableModel(QAbstractTableModel):
                 del self._cells[index : end + 1]
                 self.endRemoveRows()
             index -= 1
-        self._recount()
+        if deleted == len(loaded):
+            # Exactly the loaded rows went: every one was counted in matching, and in the
+            # total unless it was read after the total's mark (filtered reads can run ahead).
+            self._matching -= deleted
+            self._total -= sum(1 for seq in loaded if seq <= self._total_seq)
+            self.counts_changed.emit(self._matching, self._total)
+        else:
+            self._recount()
         return deleted
 
     def clear_all(self) -> int:
@@ -450,8 +583,8 @@ class CaptureTableModel(QAbstractTableModel):
         before = self._rows[0].seq + 1
         while True:
             page = self._safe(
-                lambda b=before: self._store.page(self._query, before_seq=b, limit=1000)
-            )  # type: ignore[misc]
+                functools.partial(self._store.page, self._query, before_seq=before, limit=1000)
+            )
             if not page:
                 break
             fresh.update((row.id, row) for row in page)
@@ -518,17 +651,48 @@ class CaptureTableModel(QAbstractTableModel):
                 new_rows[i] = replace(row, attempts=total)
 
     def _recount(self) -> None:
-        total = self._safe(lambda: self._store.count(CaptureQuery()))
-        if total is None:
-            return
-        self._total = total
-        if self._query == CaptureQuery():
-            self._matching = total
-        else:
-            self._matching = self._safe(lambda: self._store.count(self._query)) or 0
-        self.counts_changed.emit(self._matching, self._total)
+        """Recount after rows were deleted (keeps the loaded rows and the live marks)."""
+        if self._snapshot_counts(keep_marks=True) is not None:
+            self.counts_changed.emit(self._matching, self._total)
 
-    def _safe(self, fn):  # type: ignore[no-untyped-def]
+    def _snapshot_counts(self, *, keep_marks: bool = False) -> int | None:
+        """Count the store and the query at one moment and set the live marks to it.
+
+        The counts are only exact together with the highest seq they include: a row
+        committed between count() and max_seq() would be counted again (or never) by the next
+        since(). With no such commit in between - the store only appends - the pair is
+        consistent; under a constant load a few tries usually find the gap, and the last try
+        is kept (off by at most the rows of one group commit until the next reload).
+        """
+        result: tuple[int, int, int] | None = None
+        for _ in range(_COUNT_TRIES):
+            before = self._safe(self._store.max_seq)
+            if before is None:
+                return None
+            total = self._safe(lambda: self._store.count(_ANY_QUERY))
+            if total is None:
+                return None
+            matching: int | None = total
+            if self._query != _ANY_QUERY:
+                matching = self._safe(lambda: self._store.count(self._query))
+            if matching is None:
+                return None
+            after = self._safe(self._store.max_seq)
+            if after is None:
+                return None
+            result = (after, total, matching)
+            if after == before:
+                break
+        assert result is not None
+        seq, self._total, self._matching = result
+        if keep_marks:
+            # Deletions only: the marks stay where the loaded rows and counts left them.
+            return seq
+        self._max_seq = seq
+        self._total_seq = seq
+        return seq
+
+    def _safe(self, fn: Callable[[], _T]) -> _T | None:
         try:
             return fn()
         except InspectorError as exc:
