@@ -141,11 +141,18 @@ def wrk_script(headers: list[tuple[str, str]], body: bytes, path: Path) -> Path:
 
 
 def _ms(text: str) -> float:
-    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
     if not match:
         return float("nan")
     value, unit = float(match.group(1)), match.group(2)
-    return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def _percentile(out: str, label: str) -> float:
+    # Only the "Latency Distribution" lines start with the percentage; "50%" also ends
+    # values such as "+/- Stdev 67.50%" in the thread stats above them.
+    match = re.search(rf"^\s+{label}\s+(\S+)\s*$", out, re.MULTILINE)
+    return _ms(match.group(1)) if match else float("nan")
 
 
 def run_wrk(name: str, port: int, script: Path, connections: int, seconds: float) -> Result:
@@ -171,9 +178,9 @@ def run_wrk(name: str, port: int, script: Path, connections: int, seconds: float
         errors += int(m.group(1))
     if m := re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out):
         errors += sum(int(g) for g in m.groups())
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    return Result(name, total - errors, seconds, p50, p99, errors)
+    return Result(
+        name, total - errors, seconds, _percentile(out, "50%"), _percentile(out, "99%"), errors
+    )
 
 
 async def _python_load(port: int, headers: dict[str, str], connections: int, seconds: float):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-import uuid
+import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -89,8 +90,26 @@ class ResponseRecord:
 
 
 def new_capture_id() -> str:
-    # uuid7 would sort by time, but stdlib 3.11 lacks it; ordering uses received_at + seq.
-    return uuid.uuid4().hex
+    """A new UUIDv7 (RFC 9562) as 32 hex digits: unix milliseconds, then 74 random bits.
+
+    Time-ordered on purpose: the store's unique index on the id then grows at its right
+    edge, so a group commit touches one index page instead of one random page per capture
+    (with uuid4 that was most of what every commit wrote). Display order still uses seq.
+    """
+    random = int.from_bytes(os.urandom(10), "big")
+    millis = time.time_ns() // 1_000_000
+    value = (
+        (millis & _MILLIS_MASK) << 80
+        | 0x7 << 76
+        | (random >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random & _RAND_B_MASK
+    )
+    return f"{value:032x}"
+
+
+_MILLIS_MASK = (1 << 48) - 1
+_RAND_B_MASK = (1 << 62) - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,8 +85,28 @@ def looks_like_event(data: object) -> bool:
     return (
         isinstance(data, dict)
         and isinstance(data.get("name"), str)
-        and any(k in data for k in ("entityType", "entityId", "entityRef", "id"))
+        and ("entityType" in data or "entityId" in data or "entityRef" in data or "id" in data)
     )
+
+
+# The JSON keys read into EventSummary's string fields, in the order of those fields.
+_STRING_KEYS = (
+    "id",
+    "name",
+    "accountId",
+    "retailerId",
+    "entityId",
+    "entityRef",
+    "entityType",
+    "entitySubtype",
+    "entityStatus",
+    "rootEntityId",
+    "rootEntityRef",
+    "rootEntityType",
+    "type",
+    "source",
+    "scheduledOn",
+)
 
 
 def summarize(data: object) -> EventSummary | None:
@@ -94,26 +114,30 @@ def summarize(data: object) -> EventSummary | None:
     if not looks_like_event(data):
         return None
     assert isinstance(data, dict)
-    missing = tuple(k for k in REQUIRED_FIELDS if not isinstance(data.get(k), str | int))
-    attributes = data.get("attributes")
-    if not isinstance(attributes, dict | list):
+    # This runs for every request the listener takes: comprehensions over C-level lookups,
+    # and _text() only for the odd value that is not already a string.
+    get = data.get
+    missing = tuple([k for k in REQUIRED_FIELDS if not isinstance(get(k), (str, int))])
+    attributes = get("attributes")
+    if not isinstance(attributes, (dict, list)):
         attributes = None
+    t = [v if type(v) is str else _text(v) for v in map(get, _STRING_KEYS)]
     return EventSummary(
-        id=_text(data.get("id")),
-        name=_text(data.get("name")),
-        account_id=_text(data.get("accountId")),
-        retailer_id=_text(data.get("retailerId")),
-        entity_id=_text(data.get("entityId")),
-        entity_ref=_text(data.get("entityRef")),
-        entity_type=_text(data.get("entityType")),
-        entity_subtype=_text(data.get("entitySubtype")),
-        entity_status=_text(data.get("entityStatus")),
-        root_entity_id=_text(data.get("rootEntityId")),
-        root_entity_ref=_text(data.get("rootEntityRef")),
-        root_entity_type=_text(data.get("rootEntityType")),
-        type=_text(data.get("type")),
-        source=_text(data.get("source")),
-        scheduled_on=_text(data.get("scheduledOn")),
+        id=t[0],
+        name=t[1],
+        account_id=t[2],
+        retailer_id=t[3],
+        entity_id=t[4],
+        entity_ref=t[5],
+        entity_type=t[6],
+        entity_subtype=t[7],
+        entity_status=t[8],
+        root_entity_id=t[9],
+        root_entity_ref=t[10],
+        root_entity_type=t[11],
+        type=t[12],
+        source=t[13],
+        scheduled_on=t[14],
         attributes=attributes,
         missing=missing,
     )
@@ -126,7 +150,7 @@ def parse_event(body: bytes) -> EventSummary | None:
     """
     if not body or len(body) > MAX_EVENT_BYTES:
         return None
-    stripped = body.lstrip()
+    stripped = body if body[:1] == b"{" else body.lstrip()
     if not stripped.startswith(b"{"):
         return None
     # The byte scan runs only when there are enough brackets to possibly be too deep.

@@ -222,6 +222,18 @@ def test_expect_100_continue_is_answered_before_the_body(listener: Listener, sto
     assert verdicts(capture) == (Verdict.VALID, Verdict.VALID)
 
 
+def test_unknown_expectation_is_refused_and_the_listener_keeps_serving(
+    listener: Listener, store: Store
+) -> None:
+    body = b'{"n":1}'
+    data = build_request("POST", "/odd", [("Host", "x"), ("Expect", "something-else")], body)
+    with connect(listener.port, timeout=3.0) as sock:
+        sock.sendall(data)
+        reply = read_reply(sock, skip_interim=False)
+    assert reply.status == 417
+    assert request(listener.port, "POST", "/after", b"ok", []).status == 200
+
+
 def test_keep_alive_serves_many_requests_on_one_connection(
     listener: Listener, store: Store
 ) -> None:

@@ -136,6 +136,29 @@ def test_header_names_are_case_insensitive_and_kept_as_received() -> None:
     assert (fluent.verdict, fluent.received_name) == (Verdict.VALID, "Fluent-Signature")
 
 
+def test_repeated_valid_checks_keep_each_requests_names_and_key() -> None:
+    # Valid checks are shared between requests; each must still say what arrived.
+    (_, md5), (_, sha) = signed_headers(make_rsa_key(1024), BODY)
+    spellings = [("flex.signature", "fluent-signature"), ("Flex.Signature", "FLUENT-SIGNATURE")]
+    rings = [[_key()], [_key(name="other-name")]]
+    for ring in rings:
+        for flex_name, fluent_name in spellings * 2:
+            flex, fluent = verify_headers([(flex_name, md5), (fluent_name, sha)], BODY, ring)
+            assert (flex.verdict, flex.received_name, flex.key_name) == (
+                Verdict.VALID,
+                flex_name,
+                ring[0].name,
+            )
+            assert (fluent.verdict, fluent.received_name, fluent.key_name) == (
+                Verdict.VALID,
+                fluent_name,
+                ring[0].name,
+            )
+            assert flex.header is FLEX and fluent.header is FLUENT
+            assert repr(ring[0].name) in flex.detail and "MD5" in flex.detail
+            assert "SHA-512" in fluent.detail
+
+
 def test_header_order_does_not_matter() -> None:
     headers = list(reversed(signed_headers(make_rsa_key(1024), BODY)))
     flex, fluent = verify_headers(headers, BODY, [_key()])
