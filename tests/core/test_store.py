@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -34,6 +31,7 @@ from inspector.core.errors import StoreError
 from inspector.core.events import EventSummary
 from inspector.core.store import SCHEMA_VERSION, CaptureQuery, CaptureRow, Store
 from tests.support.captures import make_capture
+from tests.support.fs import read_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -779,31 +777,11 @@ def test_missing_folder(tmp_path: Path) -> None:
         Store(tmp_path / "no" / "such" / "dir" / "x.sqlite3")
 
 
-@contextlib.contextmanager
-def _read_only(path: Path) -> Iterator[None]:
-    """Make a file unwritable, even for root (which ignores permission bits)."""
-    mode = path.stat().st_mode
-    path.chmod(0o444)
-    immutable = False
-    if os.geteuid() == 0:
-        chattr = shutil.which("chattr")
-        if chattr is None or subprocess.run([chattr, "+i", str(path)], check=False).returncode:
-            path.chmod(mode)
-            pytest.skip("running as root without chattr +i: cannot make a file read-only")
-        immutable = True
-    try:
-        yield
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(path)], check=True)
-        path.chmod(mode)
-
-
 def test_read_only_file_gives_a_helpful_error(data_dir: Path) -> None:
     with Store.open(data_dir) as s:
         s.add(make_capture())
         path = s.path
-    with _read_only(path), pytest.raises(StoreError, match=r"is read-only.*--data-dir") as info:
+    with read_only(path), pytest.raises(StoreError, match=r"is read-only.*--data-dir") as info:
         Store(path)
     assert str(path) in str(info.value)
 
