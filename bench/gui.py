@@ -103,6 +103,18 @@ def describe_machine() -> str:
     )
 
 
+def process_cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of another process (0 when unknown)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def rss_mb() -> tuple[float, float]:
     """(VmRSS, VmHWM) of this process in MB."""
     found = {"VmRSS": 0.0, "VmHWM": 0.0}
@@ -430,9 +442,14 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     demo.ensure_demo_key(keyring, data_dir)
     config = gui_app.listener_config_from(settings, "127.0.0.1", 0)
     marks["core"] = time.monotonic()
-    window = gui_app.build_main_window(
-        store, keyring, settings, config, start_listener=not args.listener_process
-    )
+    factory = None
+    if args.listener_thread:
+        from inspector.core.listener import Listener
+
+        factory = Listener
+    # The app's default: the listener starts in its own process in the background while the
+    # window paints (with --listener-thread: in this process, before the window returns).
+    window = gui_app.build_main_window(store, keyring, settings, config, listener_factory=factory)
     marks["built"] = time.monotonic()
     table = window.table
     watch = PaintWatch(table.viewport())
@@ -440,12 +457,17 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     marks["shown"] = time.monotonic()
     painted = spin_until(lambda: watch.painted_at is not None, 30.0)
     marks["painted"] = watch.painted_at or float("nan")
+    listening_at_paint = window.listener_url() is not None
+    spin_until(lambda: window.listener_url() is not None, 30.0)
+    marks["listening"] = time.monotonic()
     result: dict[str, Any] = {
         "painted": painted,
         "marks": marks,
         "rows_loaded": window.model.rowCount(),
         "total": window.model.total,
         "listener": window.listener_url(),
+        "listener_kind": type(window.listener).__name__,
+        "listening_at_paint": listening_at_paint,
         "screen": app.primaryScreen().size().toTuple() if app.primaryScreen() else None,
         "window": window.size().toTuple(),
         "platform": app.platformName(),
@@ -536,32 +558,6 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             window.act_follow.setChecked(False)
         if args.batch_ms:
             model.set_batch_interval(int(args.batch_ms), int(args.batch_ms))
-        external = None
-        if args.listener_process:
-            # Diagnosis: the headless listener in its own process (no GIL shared with the
-            # window); the window polls the store every 50 ms as a stand-in for notifications.
-            import socket
-
-            with socket.socket() as sock:
-                sock.bind(("127.0.0.1", 0))
-                external_port = int(sock.getsockname()[1])
-            external = subprocess.Popen(
-                [
-                    *(sys.executable, "-m", "inspector", "listen", "--quiet"),
-                    *("--port", str(external_port), "--data-dir", str(data_dir)),
-                ],
-                cwd=ROOT,
-            )
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                with socket.socket() as sock:
-                    if sock.connect_ex(("127.0.0.1", external_port)) == 0:
-                        break
-                time.sleep(0.05)
-            poll = QTimer(window)
-            poll.setInterval(50)
-            poll.timeout.connect(model.flush)
-            poll.start()
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval / 1000)
         result["switch_interval_ms"] = sys.getswitchinterval() * 1000
@@ -612,8 +608,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         result["idle"]["repaints"] = summarise_durations(watch.durations)
 
         port = window.listener.port if window.listener is not None else 0
-        if external is not None:
-            port = external_port
+        listener_pid = getattr(window.listener, "pid", None)
         client = subprocess.Popen(
             [
                 sys.executable,
@@ -640,11 +635,13 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         watch.durations.clear()
         cpu0 = os.times()
         gui0 = time.thread_time()
+        child0 = process_cpu_seconds(listener_pid)
         t_load = time.monotonic()
         loaded = measure_gaps(lambda _elapsed: client.poll() is not None, args.seconds * 4 + 30)
         load_seconds = time.monotonic() - t_load
         gui_cpu = time.thread_time() - gui0
         cpu1 = os.times()
+        child_cpu = process_cpu_seconds(listener_pid) - child0
         process_cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
         if profiler is not None:
             profiler.disable()
@@ -659,6 +656,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 "client": json.loads(out.strip().splitlines()[-1]) if out.strip() else None,
                 "gui_seconds": load_seconds,
                 "process_cpu": process_cpu,
+                "listener_process_cpu": child_cpu if listener_pid else None,
                 "gui_thread_cpu": gui_cpu,
                 "received": store.count() - stored_before,
                 "rows_before": rows_before,
@@ -671,9 +669,6 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         result["rss_after_load"] = rss_mb()
         watching[0] = False
         result["stalls"] = stalls
-        if external is not None:
-            external.terminate()
-            external.wait(10)
 
     window.shutdown()
     workers.shutdown()
@@ -731,8 +726,8 @@ def run_child(
         command += ["--profile", args.profile]
     if args.no_follow:
         command.append("--no-follow")
-    if args.listener_process:
-        command.append("--listener-process")
+    if args.listener_thread:
+        command.append("--listener-thread")
     if args.batch_ms:
         command += ["--batch-ms", str(args.batch_ms)]
     if args.switch_interval:
@@ -775,7 +770,12 @@ def report_launch(results: list[dict[str, Any]]) -> None:
             f"paint {(m['painted'] - m['app']) * 1000:.0f} ms, build_main_window "
             f"{(m['built'] - m['core']) * 1000:.0f} ms, show -> paint "
             f"{(m['painted'] - m['shown']) * 1000:.0f} ms)  rows loaded {r['rows_loaded']}, "
-            f"store {r['total']:,}"
+            f"store {r['total']:,}; listening "
+            + (
+                "before the first paint"
+                if r["listening_at_paint"]
+                else f"{(m['listening'] - m['painted']) * 1000:.0f} ms after it"
+            )
         )
     med = statistics.median(cold)
     print(
@@ -818,10 +818,10 @@ def main() -> int:
         help="diagnosis: the table model's live-batch interval in ms (the app uses 50)",
     )
     parser.add_argument(
-        "--listener-process",
+        "--listener-thread",
         action="store_true",
-        help="diagnosis: run the listener as `fluent-inspector listen` in its own process "
-        "and let the window poll the store every 50 ms",
+        help="the old mode: the listener as threads inside the window's process (the app "
+        "runs it as a child process)",
     )
     parser.add_argument(
         "--watch-stalls",
@@ -882,7 +882,12 @@ def report(args: argparse.Namespace, launches: list[dict[str, Any]], full: dict[
     print(
         f"window: {full['window'][0]}x{full['window'][1]} on a "
         f"{full['screen'][0]}x{full['screen'][1]} {full['platform']} screen; listener "
-        f"{full['listener']}"
+        f"{full['listener']} ({full['listener_kind']}"
+        + (
+            ", the window's child process)"
+            if full["listener_kind"] == "ListenerProcess"
+            else ", threads in the window's process)"
+        )
     )
     report_launch(launches)
 
@@ -965,12 +970,23 @@ def report(args: argparse.Namespace, launches: list[dict[str, Any]], full: dict[
             f"fell behind schedule by up to {c['max_lag_ms']:.0f} ms"
         )
     wall = load["gui_seconds"]
+    child_cpu = load.get("listener_process_cpu")
+    where = (
+        f"other threads {load['process_cpu'] - load['gui_thread_cpu']:.1f} s); listener process "
+        f"{child_cpu:.1f} s"
+        if child_cpu is not None
+        else f"listener + store threads {load['process_cpu'] - load['gui_thread_cpu']:.1f} s)"
+    )
     print(
         f"   CPU during the load ({wall:.1f} s wall): window process {load['process_cpu']:.1f} s "
-        f"(GUI thread {load['gui_thread_cpu']:.1f} s, listener + store threads "
-        f"{load['process_cpu'] - load['gui_thread_cpu']:.1f} s); client process "
+        f"(GUI thread {load['gui_thread_cpu']:.1f} s, {where}; client process "
         f"{c.get('cpu', float('nan')):.1f} s incl. pre-signing; machine has {os.cpu_count()} cores"
     )
+    if c:
+        print(
+            f"   sustained: {c['ok'] / c['seconds']:,.0f} webhooks/s answered 2xx "
+            f"(asked for {args.rate:g}/s)"
+        )
     print(
         f"   webhooks received (stored) during the load: {load['received']:,}; rows in the "
         f"model: {load['rows_before']:,} before -> {load['rows_after']:,} after "
@@ -1001,10 +1017,16 @@ def report(args: argparse.Namespace, launches: list[dict[str, Any]], full: dict[
         f"   {verdict(peak_rss, TARGET_RSS_MB)}"
     )
     print(
-        f"   longest stall    {load['max_ms']:6.1f} ms  at {args.rate:g}/s (idle "
-        f"{idle['max_ms']:.1f} ms)  (<= {TARGET_STALL_MS:.0f} ms)   "
-        f"{verdict(load['max_ms'], TARGET_STALL_MS)}"
+        f"   longest stall    {load['max_ms']:6.1f} ms  at {args.rate:g}/s, p99 "
+        f"{load['p99_ms']:.1f} ms (idle {idle['max_ms']:.1f} ms)  (<= {TARGET_STALL_MS:.0f} ms)"
+        f"   {verdict(load['max_ms'], TARGET_STALL_MS)}"
     )
+    c = load["client"] or {}
+    if c:
+        print(
+            f"   sustained        {c['ok'] / c['seconds']:6,.0f} /s  webhooks answered 2xx "
+            f"(asked for {args.rate:g}/s; listener: {full['listener_kind']})"
+        )
 
 
 if __name__ == "__main__":

@@ -88,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
+    listen.add_argument(
+        "--machine",
+        action="store_true",
+        help="for programs driving the listener (the window uses it): JSON events on stdout "
+        "(listening, capture id, status); 'reload-keys' lines on stdin; stops at stdin EOF",
+    )
+    listen.add_argument(
+        "--key-ring",
+        type=Path,
+        metavar="FILE",
+        help="verify with this key ring file instead of the data dir's keys.json",
+    )
 
     verify = sub.add_parser("verify", help="check a body's signatures; exit 0 only if all valid")
     _add_data_dir(verify)
@@ -276,10 +288,10 @@ def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Cap
     return pending.put, stop
 
 
-def _session_keyring(data_dir: Path, extra: Sequence[str]) -> Any:
+def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | None = None) -> Any:
     from inspector.core.keys import KeyRing, load_public_key_file
 
-    ring = KeyRing.open(data_dir)
+    ring = KeyRing(ring_file) if ring_file is not None else KeyRing.open(data_dir)
     if not extra:
         return ring
     # --key is for this run only: layer the given keys over a copy of the saved ring.
@@ -294,12 +306,78 @@ def _session_keyring(data_dir: Path, extra: Sequence[str]) -> Any:
     return session
 
 
+def _machine_printer(
+    out: IO[str], on_broken: Callable[[], None]
+) -> tuple[Callable[[object], None], Callable[[], None]]:
+    """JSON events for `listen --machine`, all written by one thread so lines never interleave
+    and the listener's loop never waits on the pipe. A reader that went away ends the run."""
+    pending: queue.SimpleQueue[object] = queue.SimpleQueue()
+    stop_mark = object()
+    broken = threading.Event()
+
+    def line(item: object) -> str:
+        if isinstance(item, Capture):
+            return json.dumps({"event": "capture", "id": item.id, "seq": item.seq})
+        return json.dumps(item)
+
+    def drain() -> None:
+        while (item := pending.get()) is not stop_mark:
+            if broken.is_set():
+                continue
+            try:
+                out.write(line(item) + "\n")
+                if pending.empty():
+                    out.flush()
+            except (OSError, ValueError):
+                broken.set()
+                on_broken()
+
+    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        pending.put(stop_mark)
+        thread.join(timeout=5)
+        with contextlib.suppress(OSError, ValueError):
+            out.flush()
+
+    return pending.put, stop
+
+
+def _status_event(status: Any) -> dict[str, object]:
+    return {
+        "event": "status",
+        "state": status.state.value,
+        "url": status.url,
+        "error": status.error,
+    }
+
+
+def _serve_stdin(done: threading.Event, keyring: Any, emit: Callable[[object], None]) -> None:
+    """Commands from the driving program, one per line on stdin; EOF (it closed stdin, or
+    died) sets ``done``. ``reload-keys`` re-reads the key ring now rather than within a
+    second, so a key added in the window verifies the very next webhook."""
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            for line in sys.stdin.buffer:
+                if line.strip() == b"reload-keys":
+                    try:
+                        keyring.reload_if_changed()
+                        emit({"event": "keys_reloaded", "error": None})
+                    except InspectorError as exc:
+                        emit({"event": "keys_reloaded", "error": str(exc)})
+        done.set()
+
+    threading.Thread(target=watch, name="listen-stdin", daemon=True).start()
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
     from inspector.core.store import Store
 
     data_dir = _data_dir(args)
-    keyring = _session_keyring(data_dir, args.key)
+    keyring = _session_keyring(data_dir, args.key, args.key_ring)
     config = ListenerConfig(
         host=args.host,
         port=args.port,
@@ -313,17 +391,25 @@ def cmd_listen(args: argparse.Namespace) -> int:
     store = Store.open(data_dir)
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
-    if not args.quiet:
+    done = threading.Event()
+    emit: Callable[[object], None] | None = None
+    if args.machine:
+        emit, stop_printer = _machine_printer(sys.stdout, done.set)
+        listener.subscribe(emit)
+        listener.on_status(lambda status: emit(_status_event(status)))
+        _serve_stdin(done, keyring, emit)
+    elif not args.quiet:
         on_capture, stop_printer = _printer(
             sys.stdout, capture_json_line if args.json else format_capture_line
         )
         listener.subscribe(on_capture)
-    done = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         status = listener.start()
+        if emit is not None:
+            emit({"event": "listening", "url": status.url, "port": listener.port})
         print(
             f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
             file=sys.stderr,
@@ -334,8 +420,11 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 "no public key configured: signatures show 'no key'. Add one: "
                 "fluent-inspector keys add NAME FILE"
             )
+        store_error = listener.last_error
         while not done.wait(0.5):
-            pass
+            if emit is not None and listener.last_error != store_error:
+                store_error = listener.last_error
+                emit({"event": "store_error", "error": store_error})
     finally:
         listener.stop()
         if stop_printer is not None:

@@ -286,6 +286,64 @@ def test_listen_busy_port_and_remote_refusal(data_dir: Path) -> None:
     assert_clean_error(remote, "--allow-remote")
 
 
+def test_listen_machine_speaks_json_lines_and_stops_at_stdin_eof(
+    data_dir: Path, key_files: dict[str, Path], tmp_path: Path
+) -> None:
+    """The protocol the window reads, as any other program would read it."""
+    assert cli("keys", "add", "sydney", str(key_files["pem"]), data_dir=data_dir).returncode == 0
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "inspector",
+            "listen",
+            "--machine",
+            "--port=0",
+            "--data-dir",
+            str(data_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        assert child.stdout is not None and child.stdin is not None
+        events = [json.loads(child.stdout.readline())]
+        while events[-1]["event"] != "listening":
+            events.append(json.loads(child.stdout.readline()))
+        assert [e["state"] for e in events[:-1]] == ["starting", "listening"]
+        port = events[-1]["port"]
+        assert events[-1]["url"] == f"http://127.0.0.1:{port}/"
+        private = make_rsa_key(1024)
+        headers = {"fluent-signature": openssl_sign(private, BODY, "sha512", tmp_path)}
+        reply = httpx.post(f"http://127.0.0.1:{port}/h", content=BODY, headers=headers)
+        captured = json.loads(child.stdout.readline())
+        assert captured == {"event": "capture", "id": reply.json()["id"], "seq": 1}
+        child.stdin.close()  # EOF: the driving program is gone
+        assert child.wait(timeout=15) == 0
+        rest = [json.loads(line) for line in child.stdout.read().splitlines()]
+        assert rest[-1] == {"event": "status", "state": "stopped", "url": None, "error": None}
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+def test_listen_machine_busy_port_is_one_line_on_stderr_and_a_status(data_dir: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        busy = cli("listen", "--machine", "--port", str(port), data_dir=data_dir, stdin=b"")
+    assert_clean_error(busy, str(port), "--port")
+    events = [json.loads(line) for line in busy.stdout.splitlines()]
+    failed = [e for e in events if e.get("state") == "failed"]
+    assert len(failed) == 1 and str(port) in failed[0]["error"]
+    assert not any(e["event"] == "listening" for e in events)
+
+
 def test_export_import_round_trip(
     data_dir: Path, tmp_path: Path, listen: tuple[subprocess.Popen[str], int]
 ) -> None:

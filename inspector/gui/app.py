@@ -17,7 +17,7 @@ from inspector.core.store import Store
 from inspector.gui import demo, theme, workers
 from inspector.gui.errors import install_excepthook
 from inspector.gui.icons import icon
-from inspector.gui.mainwindow import MainWindow
+from inspector.gui.mainwindow import ListenerFactory, MainWindow
 from inspector.gui.settings import APPLICATION, ORGANIZATION, Settings
 
 __all__ = ["build_main_window", "listener_config_from", "run"]
@@ -52,15 +52,24 @@ def build_main_window(
     start_listener: bool = True,
     data_dir: Path | None = None,
     secrets: SecretStore | None = None,
+    listener_factory: ListenerFactory | None = None,
 ) -> MainWindow:
-    """The window over injected core objects; starts the listener (failure is shown, not
-    raised). Tests pass a temporary store and settings. ``data_dir`` (profiles, follow-up
-    history) defaults to the store's folder; ``secrets`` to the OS keyring."""
+    """The window over injected core objects; starts the listener in the background (the
+    status area shows "Starting…", then listening or the failure; nothing is raised). Tests
+    pass a temporary store and settings. ``data_dir`` (profiles, follow-up history) defaults
+    to the store's folder; ``secrets`` to the OS keyring; ``listener_factory`` to a listener
+    in a child process (:class:`inspector.core.listener_process.ListenerProcess`)."""
     window = MainWindow(
-        store, keyring, settings, listener_config, data_dir=data_dir, secrets=secrets
+        store,
+        keyring,
+        settings,
+        listener_config,
+        data_dir=data_dir,
+        secrets=secrets,
+        listener_factory=listener_factory,
     )
     if start_listener:
-        window.start_listener()
+        window.start_listener(wait=False)
     return window
 
 

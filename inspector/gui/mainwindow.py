@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,8 @@ from inspector.core.errors import InspectorError, ListenerError
 from inspector.core.fluent_api import ApiRunner, ProfileStore
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.keys import KeyRing
-from inspector.core.listener import Listener, ListenerConfig, ListenerState, ListenerStatus
+from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
+from inspector.core.listener_process import ListenerHandle, ListenerProcess
 from inspector.core.queries import QueryTemplateError, template_for
 from inspector.core.secrets import SecretStore
 from inspector.core.signatures import verify_headers
@@ -355,6 +356,12 @@ class CaptureTableView(QTableView):
 
 
 # --------------------------------------------------------------------------- the window
+ListenerFactory = Callable[[Store, KeyRing, ListenerConfig], ListenerHandle]
+"""Builds the window's listener: :class:`ListenerProcess` by default (ingest in a child
+process, so it never competes with the GUI thread for the GIL); the in-process
+:class:`inspector.core.listener.Listener` has the same signature."""
+
+
 class MainWindow(QMainWindow):
     _demo_progress = Signal()
     """Emitted from the sandbox thread after each demo delivery and when the scenario ends."""
@@ -369,9 +376,11 @@ class MainWindow(QMainWindow):
         *,
         data_dir: Path | None = None,
         secrets: SecretStore | None = None,
+        listener_factory: ListenerFactory | None = None,
     ) -> None:
         """``data_dir`` holds profiles and follow-up history (default: the store's folder);
-        ``secrets`` defaults to the OS keyring (tests pass an in-memory backend)."""
+        ``secrets`` defaults to the OS keyring (tests pass an in-memory backend);
+        ``listener_factory`` defaults to :class:`ListenerProcess`."""
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
@@ -380,7 +389,10 @@ class MainWindow(QMainWindow):
         self.keyring = keyring
         self.settings = settings
         self.listener_config = listener_config
-        self.listener: Listener | None = None
+        self.listener_factory: ListenerFactory = (
+            listener_factory if listener_factory is not None else ListenerProcess
+        )
+        self.listener: ListenerHandle | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._workers: set[Worker] = set()
         self._following_programmatically = False
@@ -396,7 +408,7 @@ class MainWindow(QMainWindow):
         self._demo_restore: tuple[str, tuple[str, ...] | None] | None = None
 
         self.bridge = CoreBridge(self)
-        self.model = CaptureTableModel(store, self, status_lookup=self._saved_entity_status)
+        self.model = CaptureTableModel(store, self, status_lookup=self._saved_entity_statuses)
         self.model.error.connect(lambda exc: self._show_error("Capture store", exc))
 
         self.filter_bar = FilterBar(self._distinct, self)
@@ -487,7 +499,7 @@ class MainWindow(QMainWindow):
     def _action(
         self,
         text: str,
-        slot: Callable[[], Any],
+        slot: Callable[..., Any],
         shortcut: Any = None,
         icon_name: str | None = None,
         tip: str = "",
@@ -790,6 +802,7 @@ class MainWindow(QMainWindow):
         self.table.customContextMenuRequested.connect(self._table_menu)
         self.table.doubleClicked.connect(lambda _i: self.focus_detail())
         self.empty_state.send_requested.connect(self.send_test_webhook)
+        self.empty_state.demo_requested.connect(self.start_demo)
         self.empty_state.keys_requested.connect(self.open_keys_dialog)
         self.empty_state.settings_requested.connect(self.open_listener_settings)
         self.status_panel.settings_requested.connect(self.open_listener_settings)
@@ -835,15 +848,27 @@ class MainWindow(QMainWindow):
         s.sync()
 
     # -- listener -------------------------------------------------------------------------
-    def start_listener(self) -> bool:
+    def start_listener(self, *, wait: bool = True) -> bool:
         """Start (or restart) the listener with ``listener_config``; False with the reason
-        shown in the status area when it cannot start."""
+        shown in the status area when it cannot start.
+
+        ``wait=False`` (launch, the Start button, new settings) returns at once when the
+        listener can start in the background: the status area shows "Starting…" and then
+        listening or the failure, so the window never waits on a child process. True then
+        means "starting"."""
         if self.listener is None:
-            self.listener = Listener(self.store, self.keyring, self.listener_config)
+            self.listener = self.listener_factory(self.store, self.keyring, self.listener_config)
             self._unsubscribe = [
                 self.listener.subscribe(self.bridge.capture_callback),
                 self.listener.on_status(self.bridge.status_callback),
             ]
+        start_async = getattr(self.listener, "start_async", None)
+        if not wait and callable(start_async):
+            started = start_async()
+            if isinstance(started, ListenerStatus):
+                self._on_listener_status(started)
+                return started.state is not ListenerState.FAILED
+            return True
         try:
             status = self.listener.start()
         except ListenerError as exc:
@@ -861,16 +886,20 @@ class MainWindow(QMainWindow):
             self._on_listener_status(self.listener.status)
 
     def toggle_listener(self) -> None:
-        if self.listener is not None and self.listener.status.state is ListenerState.LISTENING:
+        if self.listener is not None and self.listener.status.state in (
+            ListenerState.LISTENING,
+            ListenerState.STARTING,
+        ):
             self.stop_listener()
         else:
-            self.start_listener()
+            self.start_listener(wait=False)
 
-    def restart_listener(self, config: ListenerConfig) -> bool:
-        """Apply a new configuration: stop the current listener, start a new one."""
+    def restart_listener(self, config: ListenerConfig, *, wait: bool = True) -> bool:
+        """Apply a new configuration: stop the current listener, start a new one
+        (``wait`` as in :meth:`start_listener`)."""
         self._drop_listener()
         self.listener_config = config
-        return self.start_listener()
+        return self.start_listener(wait=wait)
 
     def _drop_listener(self) -> None:
         for unsubscribe in self._unsubscribe:
@@ -893,8 +922,9 @@ class MainWindow(QMainWindow):
             status.url if status.state is ListenerState.LISTENING else None, status.error
         )
         listening = status.state is ListenerState.LISTENING
-        self.act_listen.setText("Stop listener" if listening else "Start listener")
-        self.act_listen.setIcon(icon("stop" if listening else "play"))
+        running = listening or status.state is ListenerState.STARTING
+        self.act_listen.setText("Stop listener" if running else "Start listener")
+        self.act_listen.setIcon(icon("stop" if running else "play"))
         self.act_send.setEnabled(listening)
         self.act_copy_url.setEnabled(listening)
         url = status.url if listening else None
@@ -913,7 +943,7 @@ class MainWindow(QMainWindow):
         s.tls_cert = str(config.tls_cert or "")
         s.tls_key = str(config.tls_key or "")
         s.sync()
-        self.restart_listener(config)
+        self.restart_listener(config, wait=False)
 
     # -- live captures ----------------------------------------------------------------------
     def _on_capture(self, capture: object) -> None:
@@ -1127,14 +1157,21 @@ class MainWindow(QMainWindow):
         )
 
     # -- follow-ups ---------------------------------------------------------------------------
-    def _saved_entity_status(self, row: CaptureRow) -> str | None:
-        if self._closed:
-            return None
+    def _saved_entity_statuses(self, rows: Sequence[CaptureRow]) -> dict[str, str]:
+        """ "Entity now" for a page of rows from saved follow-ups, in one history query."""
+        if self._closed or not rows:
+            return {}
         try:
-            run = self.history.latest_for(row.id)
+            runs = self.history.latest_for_many(row.id for row in rows)
         except InspectorError:
-            return None
-        return None if run is None else followup_entity_status(run, row.entity_type)
+            return {}
+        found: dict[str, str] = {}
+        for row in rows:
+            run = runs.get(row.id)
+            status = followup_entity_status(run, row.entity_type) if run is not None else None
+            if status:
+                found[row.id] = status
+        return found
 
     def _on_run_finished(self, run: object) -> None:
         if not isinstance(run, FollowupRun):
@@ -1185,6 +1222,8 @@ class MainWindow(QMainWindow):
             )
             return None
         added_key = self._ensure_demo_key()
+        if added_key:
+            self._reload_listener_keys()
         previous_profile = self.graphql.profile_combo.currentText()
         chosen = tuple(t for t, a in self.graphql.auto_actions.items() if a.isChecked())
         try:
@@ -1222,6 +1261,13 @@ class MainWindow(QMainWindow):
         # Called from the sandbox thread: a queued signal hands over to the GUI thread.
         with contextlib.suppress(RuntimeError):
             self._demo_progress.emit()
+
+    def _reload_listener_keys(self) -> None:
+        # A listener process reads the key file by itself within a second; the next
+        # webhook (the demo's first, seconds from now) must already verify with the new key.
+        reload_keys = getattr(self.listener, "reload_keys", None)
+        if callable(reload_keys):
+            reload_keys()
 
     def _ensure_demo_key(self) -> bool:
         if demo.DEMO_KEY_NAME in {key.name for key in self.keyring.keys()}:
@@ -1542,6 +1588,8 @@ class MainWindow(QMainWindow):
         self.act_send.setEnabled(False)
         self.empty_state.send_button.setEnabled(False)
         self.empty_state.set_note("Sending a signed sample event…")
+        # The test webhook checks the keys as they are now, even one added a moment ago.
+        self._reload_listener_keys()
 
         def done(status: object) -> None:
             self.empty_state.set_note(f"Test webhook answered HTTP {status}.")
@@ -1567,6 +1615,8 @@ class MainWindow(QMainWindow):
     def open_keys_dialog(self) -> None:
         dialog = KeysDialog(self.keyring, self)
         dialog.exec()
+        if dialog.changed:
+            self._reload_listener_keys()
         if dialog.changed and self.model.total:
             answer = QMessageBox.question(
                 self,
@@ -1601,7 +1651,7 @@ class MainWindow(QMainWindow):
     def _show_error(self, title: str, error: object) -> None:
         if self._closed:
             return
-        show_error(self, title, error)
+        show_error(self, title, error if isinstance(error, BaseException) else str(error))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -116,3 +116,28 @@ def test_status_of() -> None:
     assert status_of({"a": 1}, [{"message": "x"}]) is RunStatus.PARTIAL
     assert status_of({"a": None}, [{"message": "x"}]) is RunStatus.ERRORS
     assert status_of(None, [{"message": "x"}]) is RunStatus.ERRORS
+
+
+def test_latest_for_many_in_one_call_across_chunks(data_dir: Path) -> None:
+    from inspector.core import followup_history
+
+    with FollowupHistory.in_data_dir(data_dir) as history:
+        expected = {}
+        # More captures than one IN list takes, so the chunking is exercised too.
+        count = followup_history._IN_CHUNK + 7
+        for i in range(count):
+            history.add(f"cap-{i}", "acme", QUERY, {"id": str(i)}, RunStatus.ERRORS, 0.1)
+            if i % 3 == 0:
+                expected[f"cap-{i}"] = history.add(
+                    f"cap-{i}", "acme", QUERY, {"id": str(i)}, RunStatus.OK, 0.2
+                )
+        ids = [f"cap-{i}" for i in range(count)] + ["missing", "cap-0"]
+        latest = history.latest_for_many(ids)
+        assert set(latest) == {f"cap-{i}" for i in range(count)}  # no entry for "missing"
+        for capture_id, run in expected.items():
+            assert latest[capture_id] == run
+        assert latest["cap-1"].status is RunStatus.ERRORS
+        for i in (0, 1, count - 1):
+            assert latest[f"cap-{i}"] == history.latest_for(f"cap-{i}")
+        assert history.latest_for_many([]) == {}
+        assert history.latest_for_many(iter(["missing"])) == {}

@@ -48,15 +48,31 @@ def gui_settings(settings_path: Path) -> Settings:
     return Settings(QSettings(str(settings_path), QSettings.Format.IniFormat))
 
 
+LISTENER_START_MS = 30_000
+"""Upper bound for the listener process to come up (~0.5 s normally; CI can be slow)."""
+
+
+def wait_listening(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the window's listener (a child process by default) listens or failed."""
+    from inspector.core.listener import ListenerState
+
+    qtbot.waitUntil(
+        lambda: window.status_panel.status.state in (ListenerState.LISTENING, ListenerState.FAILED),
+        timeout=LISTENER_START_MS,
+    )
+
+
 @pytest.fixture
 def main_window(qtbot, store: Store, keyring: KeyRing, gui_settings: Settings):  # type: ignore[no-untyped-def]
-    """The real window with its real listener on an ephemeral loopback port."""
+    """The real window with its real listener - the app's default, a child process - on an
+    ephemeral loopback port."""
     from inspector.gui.app import build_main_window
 
     window = build_main_window(store, keyring, gui_settings, ListenerConfig(port=0))
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
+    wait_listening(qtbot, window)
     assert window.listener_url(), window.status_panel.health_text()
     yield window
     window.shutdown()

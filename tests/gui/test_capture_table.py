@@ -223,9 +223,12 @@ def test_entity_now_column_from_follow_ups_and_saved_runs(
     saved = {first.id: "BOOKED"}
     asked: list[str] = []
 
-    def lookup(row):  # type: ignore[no-untyped-def]
-        asked.append(row.id)
-        return saved.get(row.id)
+    calls: list[int] = []
+
+    def lookup(rows):  # type: ignore[no-untyped-def]
+        calls.append(len(rows))
+        asked.extend(row.id for row in rows)
+        return {row.id: saved[row.id] for row in rows if row.id in saved}
 
     model = CaptureTableModel(store, status_lookup=lookup, batch_interval_ms=10)
     qtmodeltester.check(model)
@@ -234,6 +237,7 @@ def test_entity_now_column_from_follow_ups_and_saved_runs(
     assert model.index(row_of[first.id], COL_ENTITY_NOW).data() == "BOOKED"
     assert model.index(row_of[second.id], COL_ENTITY_NOW).data() == ""
     assert sorted(asked) == sorted([first.id, second.id])
+    assert calls == [2]  # one lookup for the whole page, not one per row
 
     cell = model.index(row_of[second.id], COL_ENTITY_NOW)
     with qtbot.waitSignal(model.dataChanged) as changed:

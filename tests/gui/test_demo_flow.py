@@ -28,6 +28,7 @@ from inspector.gui.mainwindow import MainWindow
 from inspector.gui.models.capture_table import COL_ENTITY_NOW, COL_FLEX, COL_FLUENT
 from inspector.gui.settings import Settings
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
+from tests.gui.conftest import wait_listening
 from tests.support.captures import make_capture
 
 LIFECYCLE = [
@@ -90,6 +91,7 @@ def window(  # type: ignore[no-untyped-def]
     win.resize(1600, 1000)
     win.show()
     qtbot.waitExposed(win)
+    wait_listening(qtbot, win)
     assert win.listener_url(), win.status_panel.health_text()
     yield win
     win.shutdown()
@@ -312,3 +314,14 @@ def test_graphql_tab_gets_width_without_squeezing_the_table(
     assert widened[1] >= min(window.graphql.minimumSizeHint().width(), sum(before) - 480)
     window.detail.setCurrentIndex(0)
     assert window.splitter.sizes() == before
+
+
+def test_empty_state_button_starts_the_demo(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    assert window.stack.currentWidget() is window.empty_state
+    button = window.empty_state.demo_button
+    assert button.isVisibleTo(window)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert window.demo is not None
+    assert window.act_demo.text() == "Stop demo"
+    qtbot.waitUntil(lambda: window.model.rowCount() >= 1, timeout=20_000)
+    assert window.stack.currentWidget() is window.table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -14,7 +15,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig, ListenerState
+from inspector.core.listener import Listener, ListenerConfig, ListenerState
+from inspector.core.listener_process import ListenerProcess
 from inspector.core.store import Store
 from inspector.gui import demo
 from inspector.gui.app import build_main_window
@@ -22,7 +24,8 @@ from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 from inspector.gui.mainwindow import MainWindow, curl_command
 from inspector.gui.models.capture_table import COL_FLEX, COL_FLUENT
 from inspector.gui.settings import Settings
-from tests.gui.conftest import TEST_KEY_NAME, post
+from tests.core.test_listener_process import process_gone
+from tests.gui.conftest import TEST_KEY_NAME, post, wait_listening
 from tests.support.captures import event_body, make_capture
 from tests.support.crypto import signed_headers
 
@@ -333,10 +336,15 @@ def test_busy_port_is_reported_in_the_status_area(
         port = busy.getsockname()[1]
         window = build_main_window(store, keyring, gui_settings, ListenerConfig(port=port))
         qtbot.addWidget(window)
+        # The window does not wait for the child process: it says so, then the outcome.
+        assert window.status_panel.status.state is ListenerState.STARTING
+        assert window.status_panel.health_text() == "Starting…"
+        wait_listening(qtbot, window)
         status = window.status_panel.status
         assert status.state is ListenerState.FAILED
-        assert str(port) in window.status_panel.health_text()
-        assert "port" in (status.error or "").lower()
+        health = window.status_panel.health_text()
+        assert f"Port {port}" in health and "already in use" in health
+        assert "--port N, or Settings > Listener" in health  # the child's message, with the fix
         assert not window.act_send.isEnabled()
     # the fix works from the UI: start again once the port is free
     assert window.start_listener()
@@ -349,6 +357,9 @@ def test_listener_can_be_stopped_and_restarted(qtbot, main_window: MainWindow) -
     assert main_window.listener_url() is None
     assert main_window.status_panel.status.state is ListenerState.STOPPED
     main_window.act_listen.trigger()
+    assert main_window.status_panel.status.state is ListenerState.STARTING
+    assert main_window.act_listen.text() == "Stop listener"  # a start can be cancelled too
+    wait_listening(qtbot, main_window)
     assert main_window.listener_url()
 
 
@@ -364,6 +375,7 @@ def test_reverify_after_adding_a_key(
     empty_ring = KeyRing(tmp_path / "other-keys.json")
     window = build_main_window(store, empty_ring, gui_settings, ListenerConfig(port=0))
     qtbot.addWidget(window)
+    wait_listening(qtbot, window)
     body = event_body()
     post(window, body, signed_headers(rsa_key, body))
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
@@ -491,12 +503,26 @@ def test_run_opens_the_window_and_closes_cleanly(
         seen["keys"] = [k.name for k in window.keyring.keys()]
         window.close()
 
-    QTimer.singleShot(200, close_window)
+    def close_when_listening() -> None:
+        windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        window = next((w for w in windows if w.isVisible()), None)
+        if window is not None and window.status_panel.status.state in (
+            ListenerState.LISTENING,
+            ListenerState.FAILED,
+        ):
+            seen["pid"] = getattr(window.listener, "pid", None)
+            close_window()
+        else:
+            QTimer.singleShot(50, close_when_listening)
+
+    QTimer.singleShot(0, close_when_listening)
     code = app_module.run("127.0.0.1", 0, tmp_path / "data")
     assert code == 0
     assert seen["url"]
     assert seen["keys"] == ["demo"]
     assert (tmp_path / "data" / "captures.sqlite3").exists()
+    pid = seen["pid"]
+    assert isinstance(pid, int) and process_gone(pid)  # the listener process went with it
 
 
 def test_follow_newest_does_not_reload_the_detail_pane_every_batch(
@@ -533,3 +559,62 @@ def test_follow_newest_does_not_reload_the_detail_pane_every_batch(
     assert main_window.detail.capture is not None and main_window.detail.capture.id == extra.id
     assert newest.id != extra.id
     assert main_window.model.total == store.count() == 7
+
+
+def test_the_default_listener_is_a_child_process_that_closing_stops(
+    qtbot,
+    main_window: MainWindow,
+    rsa_key,  # type: ignore[no-untyped-def]
+) -> None:
+    listener = main_window.listener
+    assert isinstance(listener, ListenerProcess)
+    pid = listener.pid
+    assert pid is not None and pid != os.getpid()
+    body = event_body()
+    assert post(main_window, body, signed_headers(rsa_key, body)).status_code == 200
+    qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
+    assert main_window.status_panel.rate() >= 0  # the capture reached the status area too
+    main_window.close()
+    assert process_gone(pid)
+    assert main_window.listener is None
+
+
+def test_the_in_process_listener_can_still_be_injected(
+    qtbot,
+    store: Store,
+    keyring: KeyRing,
+    gui_settings: Settings,
+    rsa_key,  # type: ignore[no-untyped-def]
+) -> None:
+    window = build_main_window(
+        store, keyring, gui_settings, ListenerConfig(port=0), listener_factory=Listener
+    )
+    qtbot.addWidget(window)
+    try:
+        assert isinstance(window.listener, Listener)  # no start_async: started at once
+        assert window.listener_url()
+        body = event_body()
+        post(window, body, signed_headers(rsa_key, body))
+        qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+        assert window.model.index(0, COL_FLUENT).data(VERDICT_ROLE) is Verdict.VALID
+    finally:
+        window.shutdown()
+
+
+def test_a_listener_process_that_dies_is_reported_and_can_be_restarted(
+    qtbot,
+    main_window: MainWindow,  # type: ignore[no-untyped-def]
+) -> None:
+    import signal
+
+    listener = main_window.listener
+    assert isinstance(listener, ListenerProcess) and listener.pid is not None
+    os.kill(listener.pid, signal.SIGKILL)
+    qtbot.waitUntil(
+        lambda: main_window.status_panel.status.state is ListenerState.FAILED, timeout=20_000
+    )
+    assert "ended unexpectedly" in main_window.status_panel.health_text()
+    assert main_window.act_listen.text() == "Start listener"
+    main_window.act_listen.trigger()  # Ctrl+L, as the message says
+    wait_listening(qtbot, main_window)
+    assert main_window.listener_url()

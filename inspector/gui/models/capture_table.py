@@ -14,7 +14,7 @@ with ``since()`` past a sequence number, never from notifications, so a row seen
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
@@ -231,10 +231,11 @@ class CaptureTableModel(QAbstractTableModel):
         *,
         page_size: int = PAGE_SIZE,
         batch_interval_ms: int = BATCH_INTERVAL_MS,
-        status_lookup: Callable[[CaptureRow], str | None] | None = None,
+        status_lookup: Callable[[Sequence[CaptureRow]], Mapping[str, str]] | None = None,
     ) -> None:
-        """``status_lookup`` gives a loaded row's "Entity now" status from saved follow-ups
-        (asked once per capture, when its row is first loaded from the store)."""
+        """``status_lookup`` gives loaded rows' "Entity now" statuses from saved follow-ups,
+        keyed by capture id (asked once per page of rows, each row only the first time it is
+        loaded from the store)."""
         super().__init__(parent)
         self._store = store
         self._status_lookup = status_lookup
@@ -603,13 +604,13 @@ class CaptureTableModel(QAbstractTableModel):
         lookup = self._status_lookup
         if lookup is None:
             return
-        for row in rows:
-            if row.id in self._looked_up:
-                continue
-            self._looked_up.add(row.id)
-            status = lookup(row)
+        fresh = [row for row in rows if row.id not in self._looked_up]
+        if not fresh:
+            return
+        self._looked_up.update(row.id for row in fresh)
+        for capture_id, status in lookup(fresh).items():
             if status:
-                self._entity_now[row.id] = status
+                self._entity_now[capture_id] = status
 
     def _tooltip(self, r: int, c: int) -> str | None:
         row = self._rows[r]

@@ -14,6 +14,7 @@ class EmptyState(QWidget):
     send_requested = Signal()
     keys_requested = Signal()
     settings_requested = Signal()
+    demo_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,6 +40,13 @@ class EmptyState(QWidget):
         self.keys_button.clicked.connect(self.keys_requested)
         self.settings_button = QPushButton(icon("settings"), "Listener settings…", self)
         self.settings_button.clicked.connect(self.settings_requested)
+        self.demo_button = QPushButton(icon("demo"), "Start offline demo", self)
+        self.demo_button.setObjectName("startDemo")
+        self.demo_button.setToolTip(
+            "Play an order lifecycle from the built-in Fluent sandbox into this listener, "
+            "with GraphQL answered offline (Ctrl+Shift+D)"
+        )
+        self.demo_button.clicked.connect(self.demo_requested)
         self.note = QLabel(self)
         self.note.setObjectName("emptyNote")
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -47,6 +55,7 @@ class EmptyState(QWidget):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
+        buttons.addWidget(self.demo_button)
         buttons.addWidget(self.keys_button)
         buttons.addWidget(self.settings_button)
         buttons.addStretch(1)
