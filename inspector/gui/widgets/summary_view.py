@@ -213,12 +213,14 @@ class SummaryView(QScrollArea):
     def _fit_height(self) -> None:
         # QScrollArea ignores height-for-width, so wrapped labels would be clipped to one line.
         body = self.widget()
-        if body is not None and body.layout() is not None:
-            width = self.viewport().width()
-            body.setMinimumHeight(body.layout().totalHeightForWidth(width))
+        layout = body.layout() if body is not None else None
+        if body is not None and layout is not None:
+            body.setMinimumHeight(layout.totalHeightForWidth(self.viewport().width()))
 
     def set_capture(self, capture: Capture | None) -> None:
-        self.widget().setVisible(capture is not None)
+        body = self.widget()
+        if body is not None:
+            body.setVisible(capture is not None)
         if capture is None:
             return
         self._set_banner(capture)
