@@ -632,6 +632,20 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
 
             profiler = cProfile.Profile()
             profiler.enable()
+        # Cycle-collector passes during the load: a full (generation 2) one walks every
+        # tracked object and holds the GIL throughout, whichever thread triggered it.
+        import gc
+
+        gc_passes: list[tuple[int, float]] = []
+        gc_started = [0.0]
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_passes.append((info["generation"], time.perf_counter() - gc_started[0]))
+
+        gc.callbacks.append(on_gc)
         watch.durations.clear()
         cpu0 = os.times()
         gui0 = time.thread_time()
@@ -639,6 +653,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         t_load = time.monotonic()
         loaded = measure_gaps(lambda _elapsed: client.poll() is not None, args.seconds * 4 + 30)
         load_seconds = time.monotonic() - t_load
+        gc.callbacks.remove(on_gc)
         gui_cpu = time.thread_time() - gui0
         cpu1 = os.times()
         child_cpu = process_cpu_seconds(listener_pid) - child0
@@ -664,6 +679,9 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 "model_total": model.total,
                 "model_matching": model.matching,
                 "follow_newest": window.act_follow.isChecked(),
+                "gc_full": sum(1 for gen, _ in gc_passes if gen == 2),
+                "gc_max_ms": max((d for _, d in gc_passes), default=0.0) * 1000,
+                "gc_frozen": gc.get_freeze_count(),
             }
         )
         result["rss_after_load"] = rss_mb()
@@ -994,6 +1012,11 @@ def report(args: argparse.Namespace, launches: list[dict[str, Any]], full: dict[
         f"{'on' if load['follow_newest'] else 'off'}); GIL switch interval "
         f"{full.get('switch_interval_ms', float('nan')):g} ms"
     )
+    if "gc_full" in load:
+        print(
+            f"   cycle collector during the load: {load['gc_full']} full passes, longest pass "
+            f"{load['gc_max_ms']:.1f} ms; {load['gc_frozen']:,} objects frozen (never walked)"
+        )
     for stall in full.get("stalls", []):
         print(f"   stall {stall}")
 

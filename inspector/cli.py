@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from inspector import __version__
 from inspector.core import paths
-from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
 from inspector.core.errors import InspectorError
 
 EXIT_OK = 0
@@ -269,6 +269,26 @@ def capture_json_line(capture: Capture) -> str:
     return json.dumps(record, ensure_ascii=False)
 
 
+def machine_capture_line(capture: Capture) -> str:
+    """The ``listen --machine`` line for a stored capture: its id and seq, and under
+    ``"capture"`` the JSON-lines record without the two bodies (``body_size`` still says how
+    big the body is), so the driving program can show it without reading the store."""
+    from inspector.core.exchange import capture_to_record
+
+    # Without the bodies first: base64 of a large body only to drop it would cost the child.
+    response = capture.response
+    if response.body:
+        response = ResponseRecord(response.status, response.headers)
+    light = capture.with_(body=b"", body_size=capture.size, response=response)
+    record = capture_to_record(light)
+    del record["body_b64"]
+    del record["response"]["body_b64"]
+    return json.dumps(
+        {"event": "capture", "id": capture.id, "seq": capture.seq, "capture": record},
+        ensure_ascii=False,
+    )
+
+
 def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
     """Print from a thread of its own so a slow terminal never slows the listener's loop."""
     pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
@@ -317,7 +337,7 @@ def _machine_printer(
 
     def line(item: object) -> str:
         if isinstance(item, Capture):
-            return json.dumps({"event": "capture", "id": item.id, "seq": item.seq})
+            return machine_capture_line(item)
         return json.dumps(item)
 
     def drain() -> None:

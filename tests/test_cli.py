@@ -320,7 +320,13 @@ def test_listen_machine_speaks_json_lines_and_stops_at_stdin_eof(
         headers = {"fluent-signature": openssl_sign(private, BODY, "sha512", tmp_path)}
         reply = httpx.post(f"http://127.0.0.1:{port}/h", content=BODY, headers=headers)
         captured = json.loads(child.stdout.readline())
+        record = captured.pop("capture")
         assert captured == {"event": "capture", "id": reply.json()["id"], "seq": 1}
+        # The record the window shows without reading the store: all but the bodies.
+        assert record["id"] == reply.json()["id"] and record["body_size"] == len(BODY)
+        assert "body_b64" not in record and "body_b64" not in record["response"]
+        assert record["signatures"]["fluent-signature"]["verdict"] == "valid"
+        assert record["signatures"]["fluent-signature"]["key"] == "sydney"
         child.stdin.close()  # EOF: the driving program is gone
         assert child.wait(timeout=15) == 0
         rest = [json.loads(line) for line in child.stdout.read().splitlines()]

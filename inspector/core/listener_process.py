@@ -6,8 +6,11 @@ the SQLite writer) competes with the GUI thread for the GIL and the window's eve
 stalls for ~90 ms; in its own process the stalls stay under the 50 ms target.
 
 The child writes the captures to the same data dir and reports each one as a JSON line on
-its stdout (``{"event": "capture", "id": ..., "seq": ...}``); a reader thread here loads the
-capture from the parent's own :class:`Store` (a read) and calls the subscribers. The child
+its stdout (``{"event": "capture", "id": ..., "seq": ..., "capture": {record}}``, the
+record being the JSON-lines export record without the bodies); a reader thread here turns
+the record into a *body-less* :class:`Capture` and calls the subscribers. It deliberately
+does not read the store: loading every capture in full cost the parent ~1 s of CPU per
+10 s at 1,000 webhooks/s, time the GUI thread then waited for the GIL. The child
 watches its stdin and stops at EOF, so it ends with its parent even when the parent is
 killed. Keys come from the key ring's file, which the child re-reads within ~1 s of a change.
 """
@@ -23,26 +26,36 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from inspector.core import paths
+from inspector.core.capture import (
+    Capture,
+    ResponseRecord,
+    SignatureCheck,
+    SignatureHeader,
+    Verdict,
+)
 from inspector.core.errors import InspectorError, ListenerError
+from inspector.core.events import EventSummary
 from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
 
 if TYPE_CHECKING:
-    from inspector.core.capture import Capture
     from inspector.core.keys import KeyRing
     from inspector.core.store import Store
 
-__all__ = ["START_TIMEOUT", "ListenerHandle", "ListenerProcess"]
+__all__ = ["START_TIMEOUT", "ListenerHandle", "ListenerProcess", "light_capture"]
 
 log = logging.getLogger(__name__)
 
 START_TIMEOUT = 30.0
 """Seconds ``start()`` waits for the child to report listening (it usually takes ~0.5 s)."""
 _MIB = 1024 * 1024
+_EVENT_FIELDS = frozenset(f.name for f in fields(EventSummary))
 _CLI_PREFIX = "fluent-inspector: "
 _EXIT_USAGE = 2
 # The inspector package's parent folder, so `python -m inspector` works in the child even
@@ -162,6 +175,12 @@ class ListenerProcess:
 
     def subscribe(self, callback: Callable[[Capture], None]) -> Callable[[], None]:
         """Call ``callback(capture)`` for every capture the child stored (rejected too).
+
+        The capture is body-less (see :func:`light_capture`): ``body`` and the response body
+        are ``b""`` while ``size``, headers, signature checks, event summary, attempt and seq
+        are as stored. A subscriber that needs the body reads it with
+        ``store.get(capture.id)``; code written for both this and the in-process
+        :class:`Listener` (which hands over full captures) must not rely on ``capture.body``.
 
         Runs on the reader thread, after the client got its answer. Returns a function that
         unsubscribes. A callback that raises is logged and does not affect the others.
@@ -473,7 +492,7 @@ class ListenerProcess:
             if event == "capture":
                 capture_id = message.get("id")
                 if isinstance(capture_id, str):
-                    self._deliver(capture_id)
+                    self._deliver(capture_id, message)
             elif event == "listening":
                 url = message.get("url")
                 port = message.get("port")
@@ -498,19 +517,23 @@ class ListenerProcess:
                 error = message.get("error")
                 self._last_error = error if isinstance(error, str) and error else None
 
-    def _deliver(self, capture_id: str) -> None:
+    def _deliver(self, capture_id: str, message: dict[str, object]) -> None:
         subscribers = self._subscribers
         if not subscribers:
             return
-        try:
-            capture = self._store.get(capture_id)
-        except InspectorError as exc:
-            # The window's store is closing, or the file is locked for a moment: the table
-            # still finds the row through its own paging; only this notification is lost.
-            log.debug("could not load capture %s for subscribers: %s", capture_id, exc)
-            return
+        capture = light_capture(message)
         if capture is None:
-            return  # deleted (or trimmed by retention) before we got to it
+            # A line without the record (a child from an older version): read the store.
+            try:
+                capture = self._store.get(capture_id)
+            except InspectorError as exc:
+                # The window's store is closing, or the file is locked for a moment: the
+                # table still finds the row through its own paging; only this notification
+                # is lost.
+                log.debug("could not load capture %s for subscribers: %s", capture_id, exc)
+                return
+            if capture is None:
+                return  # deleted (or trimmed by retention) before we got to it
         for callback in subscribers:
             try:
                 callback(capture)
@@ -524,6 +547,81 @@ class ListenerProcess:
                     )
                 else:
                     log.debug("capture subscriber %r failed again", callback, exc_info=True)
+
+
+def light_capture(message: Mapping[str, object]) -> Capture | None:
+    """The body-less :class:`Capture` of a ``listen --machine`` capture line, or None when the
+    line carries no (usable) record.
+
+    ``body`` and the response's body are ``b""``; ``body_size`` is the real body's size, so
+    ``size`` is right. Everything else - headers, signature checks, the event summary (parsed
+    by the child from the real body), attempt, seq - is as stored.
+    """
+    record = message.get("capture")
+    seq = message.get("seq")
+    if not isinstance(record, dict):
+        return None
+    try:
+        return _capture_from_record(record, seq if isinstance(seq, int) else 0)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.debug("listener process sent a capture record that does not parse: %s", exc)
+        return None
+
+
+def _capture_from_record(record: dict[str, Any], seq: int) -> Capture:
+    response = record.get("response") or {}
+    body_size = record.get("body_size")
+    attempt = record.get("attempt")
+    rejected = record.get("rejected")
+    return Capture(
+        id=str(record["id"]),
+        received_at=datetime.fromisoformat(str(record["received_at"]).replace("Z", "+00:00")),
+        method=str(record["method"]),
+        target=str(record["target"]),
+        path=str(record["path"]),
+        query=str(record.get("query") or ""),
+        headers=tuple((str(n), str(v)) for n, v in record.get("headers") or ()),
+        body=b"",
+        remote=str(record.get("remote") or ""),
+        tls=bool(record.get("tls")),
+        response=ResponseRecord(
+            status=int(response.get("status", 200)),
+            headers=tuple((str(n), str(v)) for n, v in response.get("headers") or ()),
+        ),
+        signatures=_checks(record.get("signatures") or {}),
+        event=_event(record.get("event")),
+        rejected=rejected if isinstance(rejected, str) else None,
+        body_size=body_size if isinstance(body_size, int) else 0,
+        attempt=attempt if isinstance(attempt, int) else 1,
+        seq=seq,
+    )
+
+
+def _checks(data: dict[str, Any]) -> tuple[SignatureCheck, ...]:
+    checks = []
+    for header in SignatureHeader:
+        entry = data.get(header.value)
+        if not isinstance(entry, dict):
+            continue
+        checks.append(
+            SignatureCheck(
+                header,
+                Verdict(entry["verdict"]),
+                key_name=entry.get("key") or None,
+                received_name=entry.get("received_name") or None,
+                detail=str(entry.get("detail") or ""),
+                hint=entry.get("hint") or None,
+            )
+        )
+    return tuple(checks)
+
+
+def _event(data: object) -> EventSummary | None:
+    if not isinstance(data, dict):
+        return None
+    known = {k: v for k, v in data.items() if k in _EVENT_FIELDS}
+    known["missing"] = tuple(known.get("missing") or ())
+    return EventSummary(**known)
 
 
 def _exit_reason(run: _Run, code: int) -> str:

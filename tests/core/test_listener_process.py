@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
 from inspector.core.errors import ListenerError
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
@@ -86,7 +86,9 @@ def post(listener: ListenerProcess, body: bytes, headers: list[tuple[str, str]])
     return httpx.post(url + "hooks/fluent", content=body, headers=headers, timeout=10)
 
 
-def test_start_capture_verify_and_stop(listener: ListenerProcess, rsa_key, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_start_capture_verify_and_stop(  # type: ignore[no-untyped-def]
+    listener: ListenerProcess, store: Store, rsa_key, tmp_path: Path
+) -> None:
     statuses: list[ListenerStatus] = []
     captures: queue.SimpleQueue[Capture] = queue.SimpleQueue()
     listener.on_status(statuses.append)
@@ -105,10 +107,20 @@ def test_start_capture_verify_and_stop(listener: ListenerProcess, rsa_key, tmp_p
     assert reply.status_code == 200
     capture = captures.get(timeout=WAIT)
     assert capture.id == reply.json()["id"]
-    assert capture.body == body
     assert capture.seq > 0
     assert capture.signature(SignatureHeader.FLEX).verdict is Verdict.VALID
     assert capture.signature(SignatureHeader.FLUENT).key_name == "sandbox"
+    assert capture.event is not None and capture.event.name == "ORDER_CREATED"
+    # Subscribers get the capture without its body (the child's line carries the rest, so
+    # the parent never reads the store per capture); the store has the body.
+    assert capture.body == b"" and capture.size == len(body)
+    stored = store.get(capture.id)
+    assert stored is not None and stored.body == body
+    assert capture == stored.with_(
+        body=b"",
+        body_size=len(body),
+        response=ResponseRecord(stored.response.status, stored.response.headers),
+    )
 
     listener.stop()
     assert listener.status.state is ListenerState.STOPPED
@@ -180,7 +192,7 @@ def test_subscribers_survive_a_restart_and_can_unsubscribe(
     listener.start()
     body = event_body()
     post(listener, body, signed_headers(rsa_key, body))
-    assert got.get(timeout=WAIT).body == body
+    assert got.get(timeout=WAIT).size == len(body)
     unsubscribe()
     assert post(listener, body, []).status_code == 200
     listener.stop()  # the reader has delivered (or dropped) everything by now
@@ -313,3 +325,13 @@ def test_killing_the_parent_ends_the_child(data_dir: Path) -> None:
             parent.wait()
     with Store.open(data_dir) as store:
         assert store.count() == 1
+
+
+def test_a_capture_line_without_a_usable_record_gives_no_light_capture() -> None:
+    """Such a line (an older child) makes the reader fall back to reading the store."""
+    from inspector.core.listener_process import light_capture
+
+    assert light_capture({"event": "capture", "id": "x", "seq": 1}) is None
+    assert light_capture({"event": "capture", "id": "x", "capture": {"id": "x"}}) is None
+    broken = {"id": "x", "received_at": "not a time", "method": "POST", "target": "/", "path": "/"}
+    assert light_capture({"event": "capture", "id": "x", "capture": broken}) is None

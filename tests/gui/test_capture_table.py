@@ -373,3 +373,36 @@ def test_batches_grow_longer_while_captures_pour_in(qtbot, store: Store) -> None
     model.capture_added()
     qtbot.waitUntil(lambda: model.rowCount() == BUSY_BATCH_ROWS + 1)
     assert model.total == store.count() == BUSY_BATCH_ROWS + 1
+
+
+def test_a_backlog_is_inserted_a_bounded_chunk_per_tick_in_order(  # type: ignore[no-untyped-def]
+    qtbot, qtmodeltester, store: Store
+) -> None:
+    """A tick reads and inserts at most ``max_rows_per_tick`` rows (bounded GUI-thread work);
+    the rest follow on the next ticks, oldest first, with exact counts, filtered or not."""
+    old = store.add(make_capture(event_name="WANTED"))
+    model = CaptureTableModel(store, batch_interval_ms=10, max_rows_per_tick=7)
+    qtmodeltester.check(model)
+    inserted: list[int] = []
+    model.rows_inserted_at_top.connect(inserted.append)
+    new = [store.add(make_capture(event_name="WANTED" if i % 2 else "OTHER")) for i in range(20)]
+    model.flush()
+    assert inserted == [7] and model.rowCount() == 8
+    assert (model.total, model.matching) == (8, 8)  # counted as far as read, never ahead
+    assert [model.row_at(i).id for i in range(7)] == [c.id for c in reversed(new[:7])]
+    assert model._timer.isActive()  # the rest comes without a notification
+    qtbot.waitUntil(lambda: model.rowCount() == 21)
+    assert inserted == [7, 7, 6]
+    assert [model.row_at(i).id for i in range(21)] == [c.id for c in reversed([old, *new])]
+    assert (model.total, model.matching) == (21, 21) == (store.count(), model.rowCount())
+
+    model.set_query(CaptureQuery(event_names=frozenset({"WANTED"})))
+    assert (model.total, model.matching) == (21, 11)
+    more = [store.add(make_capture(event_name="WANTED" if i % 3 else "OTHER")) for i in range(30)]
+    model.flush()
+    assert model.rowCount() == 11 + 7  # the filtered read is capped too
+    qtbot.waitUntil(lambda: model.total == 51 and not model._timer.isActive(), timeout=5000)
+    wanted = [c.id for c in more if c.event is not None and c.event.name == "WANTED"]
+    assert len(wanted) == 20
+    assert [model.row_at(i).id for i in range(20)] == list(reversed(wanted))
+    assert model.matching == model.rowCount() == 31 == store.count(model.query)

@@ -56,6 +56,11 @@ _COUNT_TRIES = 4
 # A burst larger than this between two ticks is cheaper to show by reloading the first page
 # than by inserting it row by row into a view the user cannot follow anyway.
 MAX_LIVE_BATCH = 5000
+MAX_ROWS_PER_TICK = 100
+"""At most this many rows are read and inserted per live tick; a larger backlog continues
+on the next tick, ``CATCH_UP_MS`` later. Reading and formatting ~200 rows at once (a busy
+tick's worth at 1,000/s) stalled the event loop past 50 ms while other threads held the GIL."""
+CATCH_UP_MS = 0
 
 COL_TIME = 0
 COL_METHOD = 1
@@ -232,16 +237,18 @@ class CaptureTableModel(QAbstractTableModel):
         page_size: int = PAGE_SIZE,
         batch_interval_ms: int = BATCH_INTERVAL_MS,
         status_lookup: Callable[[Sequence[CaptureRow]], Mapping[str, str]] | None = None,
+        max_rows_per_tick: int = MAX_ROWS_PER_TICK,
     ) -> None:
         """``status_lookup`` gives loaded rows' "Entity now" statuses from saved follow-ups,
         keyed by capture id (asked once per page of rows, each row only the first time it is
-        loaded from the store)."""
+        loaded from the store). ``max_rows_per_tick`` bounds one live tick's work."""
         super().__init__(parent)
         self._store = store
         self._status_lookup = status_lookup
         self._entity_now: dict[str, str] = {}
         self._looked_up: set[str] = set()
         self._page_size = page_size
+        self._tick_rows = max(1, max_rows_per_tick)
         self._query = CaptureQuery()
         self._rows: list[CaptureRow] = []
         self._cells: list[tuple[str, ...]] = []
@@ -454,39 +461,37 @@ class CaptureTableModel(QAbstractTableModel):
             self._timer.start()
 
     def flush(self) -> None:
-        """Insert everything stored since the last tick, as one block at the top; also what a
-        poll timer calls when another process writes the store."""
+        """Insert what was stored since the last tick (at most ``max_rows_per_tick`` rows, the
+        oldest first; the rest on the next tick) as one block at the top; also what a poll
+        timer calls when another process writes the store."""
         self._timer.stop()
+        cap = self._tick_rows
         filtered = self._query != _ANY_QUERY
         arrived: list[CaptureRow] | None = []
         if filtered:
             # The total counts every capture, the filtered read below only the matching ones.
-            arrived = self._safe(
-                lambda: self._store.since(self._total_seq, _ANY_QUERY, limit=MAX_LIVE_BATCH)
-            )
+            arrived = self._safe(lambda: self._store.since(self._total_seq, _ANY_QUERY, cap))
             if arrived is None:
                 return
-            if len(arrived) >= MAX_LIVE_BATCH:
-                self.reload()
-                return
-        rows = self._safe(
-            lambda: self._store.since(self._max_seq, self._query, limit=MAX_LIVE_BATCH)
-        )
+        rows = self._safe(lambda: self._store.since(self._max_seq, self._query, cap))
         if rows is None or arrived is None:
-            return
-        if len(rows) >= MAX_LIVE_BATCH:
-            self.reload()
             return
         if not filtered:
             arrived = rows
+        more = len(rows) >= cap or len(arrived) >= cap
+        if more and self._backlog() >= MAX_LIVE_BATCH:
+            self.reload()
+            return
         counted = len(arrived)
         if arrived:
             self._total_seq = max(self._total_seq, arrived[-1].seq)
         if rows:
             self._max_seq = max(self._max_seq, rows[-1].seq)
-        # Rows commit in seq order, so no row at or below the total's mark can still match
-        # unseen: skipping them keeps the filtered read short when nothing matches.
-        self._max_seq = max(self._max_seq, self._total_seq)
+        if len(rows) < cap:
+            # Rows commit in seq order, so no row at or below the total's mark can still
+            # match unseen (the filtered read came after the total's and saw all it could):
+            # skipping them keeps the filtered read short when nothing matches.
+            self._max_seq = max(self._max_seq, self._total_seq)
         if rows:
             rows.reverse()  # since() is oldest first; the table is newest first
             self._refresh_attempts(rows)
@@ -500,6 +505,11 @@ class CaptureTableModel(QAbstractTableModel):
             self.counts_changed.emit(self._matching, self._total)
         if rows:
             self.rows_inserted_at_top.emit(len(rows))
+        if more:
+            # A backlog: the rest on the next tick, after the loop has run other events.
+            self._timer.setInterval(CATCH_UP_MS)
+            self._timer.start()
+            return
         # Adaptive batching: while captures pour in, insert (and repaint) less often.
         busy = counted >= BUSY_BATCH_ROWS
         self._timer.setInterval(self._busy_interval_ms if busy else self._batch_interval_ms)
@@ -655,6 +665,11 @@ class CaptureTableModel(QAbstractTableModel):
         """Recount after rows were deleted (keeps the loaded rows and the live marks)."""
         if self._snapshot_counts(keep_marks=True) is not None:
             self.counts_changed.emit(self._matching, self._total)
+
+    def _backlog(self) -> int:
+        """About how many stored rows the live marks are behind (0 when the store fails)."""
+        latest = self._safe(self._store.max_seq)
+        return 0 if latest is None else latest - min(self._max_seq, self._total_seq)
 
     def _snapshot_counts(self, *, keep_marks: bool = False) -> int | None:
         """Count the store and the query at one moment and set the live marks to it.
