@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from inspector.core.callbacks import Callbacks
 from inspector.core.capture import (
     Capture,
     Headers,
@@ -179,9 +180,8 @@ class Listener:
         self._config = config if config is not None else ListenerConfig()
         self._lock = threading.RLock()
         self._status = ListenerStatus(ListenerState.STOPPED)
-        self._subscribers: tuple[Callable[[Capture], None], ...] = ()
-        self._status_callbacks: tuple[Callable[[ListenerStatus], None], ...] = ()
-        self._failing_subscribers: set[int] = set()
+        self._subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
+        self._status_callbacks: Callbacks[ListenerStatus] = Callbacks("listener status callback")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.BaseRunner | None = None
@@ -219,27 +219,11 @@ class Listener:
         Runs on the listener thread before the client gets its answer. Returns a function
         that unsubscribes. A callback that raises is logged and does not affect serving.
         """
-        with self._lock:
-            self._subscribers = (*self._subscribers, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def on_status(self, callback: Callable[[ListenerStatus], None]) -> Callable[[], None]:
         """Call ``callback(status)`` on every state change, on the thread that caused it."""
-        with self._lock:
-            self._status_callbacks = (*self._status_callbacks, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._status_callbacks = tuple(
-                    c for c in self._status_callbacks if c is not callback
-                )
-
-        return unsubscribe
+        return self._status_callbacks.add(callback)
 
     def start(self) -> ListenerStatus:
         """Bind and start serving; returns once listening. Raises ListenerError on failure."""
@@ -493,11 +477,7 @@ class Listener:
 
     def _set_status(self, status: ListenerStatus) -> None:
         self._status = status
-        for callback in self._status_callbacks:
-            try:
-                callback(status)
-            except Exception:
-                log.exception("listener status callback %r failed", callback)
+        self._status_callbacks(status)
 
     # -- request path (loop thread) ---------------------------------------------------------
 
@@ -674,16 +654,4 @@ class Listener:
         return message
 
     def _notify(self, capture: Capture) -> None:
-        for callback in self._subscribers:
-            try:
-                callback(capture)
-            except Exception:
-                key = id(callback)
-                if key not in self._failing_subscribers:
-                    self._failing_subscribers.add(key)
-                    log.exception(
-                        "capture subscriber %r failed (further failures logged at debug)",
-                        callback,
-                    )
-                else:
-                    log.debug("capture subscriber %r failed again", callback, exc_info=True)
+        self._subscribers(capture)

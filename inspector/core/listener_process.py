@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from inspector.core import paths
+from inspector.core.callbacks import Callbacks
 from inspector.core.capture import (
     Capture,
     ResponseRecord,
@@ -134,9 +135,8 @@ class ListenerProcess:
         self._start_timeout = start_timeout
         self._lock = threading.RLock()
         self._status = ListenerStatus(ListenerState.STOPPED)
-        self._subscribers: tuple[Callable[[Capture], None], ...] = ()
-        self._status_callbacks: tuple[Callable[[ListenerStatus], None], ...] = ()
-        self._failing_subscribers: set[int] = set()
+        self._subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
+        self._status_callbacks: Callbacks[ListenerStatus] = Callbacks("listener status callback")
         self._run: _Run | None = None
         self._bound_port = 0
         self._last_error: str | None = None
@@ -185,27 +185,11 @@ class ListenerProcess:
         Runs on the reader thread, after the client got its answer. Returns a function that
         unsubscribes. A callback that raises is logged and does not affect the others.
         """
-        with self._lock:
-            self._subscribers = (*self._subscribers, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._subscribers = tuple(s for s in self._subscribers if s is not callback)
-
-        return unsubscribe
+        return self._subscribers.add(callback)
 
     def on_status(self, callback: Callable[[ListenerStatus], None]) -> Callable[[], None]:
         """Call ``callback(status)`` on every state change, on the thread that caused it."""
-        with self._lock:
-            self._status_callbacks = (*self._status_callbacks, callback)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._status_callbacks = tuple(
-                    c for c in self._status_callbacks if c is not callback
-                )
-
-        return unsubscribe
+        return self._status_callbacks.add(callback)
 
     def start(self) -> ListenerStatus:
         """Start the child and wait until it listens. Raises ListenerError on failure."""
@@ -436,11 +420,7 @@ class ListenerProcess:
 
     def _set_status(self, status: ListenerStatus) -> None:
         self._status = status
-        for callback in self._status_callbacks:
-            try:
-                callback(status)
-            except Exception:
-                log.exception("listener status callback %r failed", callback)
+        self._status_callbacks(status)
 
     def _update(self, run: _Run, status: ListenerStatus, *, port: int | None = None) -> None:
         """A status change reported by (or about) ``run``; ignored once it is not current."""
@@ -518,8 +498,7 @@ class ListenerProcess:
                 self._last_error = error if isinstance(error, str) and error else None
 
     def _deliver(self, capture_id: str, message: dict[str, object]) -> None:
-        subscribers = self._subscribers
-        if not subscribers:
+        if not self._subscribers:
             return
         capture = light_capture(message)
         if capture is None:
@@ -534,19 +513,7 @@ class ListenerProcess:
                 return
             if capture is None:
                 return  # deleted (or trimmed by retention) before we got to it
-        for callback in subscribers:
-            try:
-                callback(capture)
-            except Exception:
-                key = id(callback)
-                if key not in self._failing_subscribers:
-                    self._failing_subscribers.add(key)
-                    log.exception(
-                        "capture subscriber %r failed (further failures logged at debug)",
-                        callback,
-                    )
-                else:
-                    log.debug("capture subscriber %r failed again", callback, exc_info=True)
+        self._subscribers(capture)
 
 
 def light_capture(message: Mapping[str, object]) -> Capture | None:
