@@ -28,7 +28,6 @@ _T_PROCESS = time.monotonic()  # the first thing a --child process does: its own
 import argparse  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -42,6 +41,8 @@ from typing import Any  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench import machine  # noqa: E402
 
 TARGET_FIRST_PAINT_S = 1.5
 TARGET_FILTER_MS = 200.0
@@ -81,14 +82,6 @@ FILTERS = ("pick_confirmed", "hd-00123", "env=uat", "no-such-capture-zz", "")
 
 # --------------------------------------------------------------------------- machine
 def describe_machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     try:
         import PySide6
         from PySide6 import QtCore
@@ -96,11 +89,7 @@ def describe_machine() -> str:
         qt = f"PySide6 {PySide6.__version__} (Qt {QtCore.qVersion()})"
     except ImportError:
         qt = "PySide6 not installed"
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}, {qt}, "
-        f"{platform.system()} {platform.release()}; load average {load}"
-    )
+    return machine.describe_machine(qt)
 
 
 def process_cpu_seconds(pid: int | None) -> float:

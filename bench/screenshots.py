@@ -21,7 +21,6 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from keyring.backend import KeyringBackend
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -155,25 +154,6 @@ def wait_until(
         time.sleep(0.02)
 
 
-class _MemoryKeyring(KeyringBackend):
-    """Keeps the demo's sandbox credentials off the real OS keyring."""
-
-    priority = -5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
-
-
 def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     """Start demo, select the order's first webhook and run its follow-up in the GraphQL tab."""
     window.demo_step_seconds = 0.3
@@ -228,7 +208,11 @@ def main(out_dir: Path) -> None:
     import base64
 
     keyring.add("sandbox-sydney", base64.b64encode(spki).decode())
-    secrets = SecretStore(service="inspector-screenshots", backend=_MemoryKeyring())
+    secrets = SecretStore(
+        # keyring's "fail" backend: the demo's credentials stay in memory for this run only.
+        service="inspector-screenshots",
+        backend=keyring.backends.fail.Keyring(),
+    )
     window = build_main_window(
         store, keyring, settings, ListenerConfig(port=0), data_dir=work, secrets=secrets
     )

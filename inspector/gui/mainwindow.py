@@ -108,18 +108,20 @@ from inspector.gui.workers import ProgressReporter, Worker, run_in_background
 APP_TITLE = "Fluent Webhook Inspector"
 DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
+# The signature badges come right after time and method, so they stay in view however narrow
+# the table gets (the GraphQL tab takes most of the width); the path rarely varies.
 DEFAULT_VISUAL_ORDER = (
     COL_TIME,
     COL_METHOD,
-    COL_PATH,
+    COL_FLEX,
+    COL_FLUENT,
     COL_EVENT,
     COL_ENTITY_TYPE,
     COL_ENTITY_REF,
     COL_STATUS,
     COL_ENTITY_NOW,
-    COL_FLEX,
-    COL_FLUENT,
     COL_ATTEMPT,
+    COL_PATH,
     COL_RESPONSE,
     COL_SIZE,
 )

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import keyring.backend
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -30,6 +29,7 @@ from inspector.gui.settings import Settings
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
 from tests.gui.conftest import wait_listening
 from tests.support.captures import make_capture
+from tests.support.keyring_double import MemoryKeyring
 
 LIFECYCLE = [
     "OrderCreated",
@@ -41,25 +41,6 @@ LIFECYCLE = [
 ]
 # Threads the window starts for follow-ups and the demo; none may outlive it.
 OWN_THREADS = ("fluent-api", "fluent-sandbox")
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A test double of the OS keyring backend: values in a dict, nothing on disk."""
-
-    priority = -5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.values.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.values[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.values.pop((service, username), None)
 
 
 @pytest.fixture
