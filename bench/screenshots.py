@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from keyring.backends import fail as no_keyring
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
@@ -211,7 +212,7 @@ def main(out_dir: Path) -> None:
     secrets = SecretStore(
         # keyring's "fail" backend: the demo's credentials stay in memory for this run only.
         service="inspector-screenshots",
-        backend=keyring.backends.fail.Keyring(),
+        backend=no_keyring.Keyring(),
     )
     window = build_main_window(
         store, keyring, settings, ListenerConfig(port=0), data_dir=work, secrets=secrets
