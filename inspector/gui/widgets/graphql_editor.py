@@ -32,12 +32,12 @@ from PySide6.QtGui import (
     QFontDatabase,
     QKeyEvent,
     QPalette,
-    QSyntaxHighlighter,
     QTextCharFormat,
     QTextCursor,
-    QTextDocument,
 )
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QPlainTextEdit, QTextEdit, QWidget
+
+from inspector.gui.widgets.highlighter import PaletteHighlighter
 
 __all__ = [
     "VALIDATION_DELAY_MS",
@@ -96,28 +96,19 @@ def _utf16(text: str, index: int) -> int:
     return len(prefix.encode("utf-16-le")) // 2
 
 
-class GraphQLHighlighter(QSyntaxHighlighter):
+class GraphQLHighlighter(PaletteHighlighter):
     """Keywords, type names, fields, arguments, $variables, strings, numbers, comments."""
 
-    def __init__(self, document: QTextDocument, palette: QPalette) -> None:
-        super().__init__(document)
-        self._formats: dict[str, QTextCharFormat] = {}
-        self._apply_palette(palette)
+    def colours(self, palette: QPalette) -> dict[str, QColor]:
+        return graphql_colours(palette)
 
-    def set_palette(self, palette: QPalette) -> None:
-        self._apply_palette(palette)
-        self.rehighlight()
-
-    def _apply_palette(self, palette: QPalette) -> None:
-        self._formats = {}
-        for name, colour in graphql_colours(palette).items():
-            fmt = QTextCharFormat()
-            fmt.setForeground(colour)
-            if name == "comment":
-                fmt.setFontItalic(True)
-            elif name == "keyword":
-                fmt.setFontWeight(QFont.Weight.DemiBold)
-            self._formats[name] = fmt
+    def token_format(self, name: str, colour: QColor) -> QTextCharFormat:
+        fmt = super().token_format(name, colour)
+        if name == "comment":
+            fmt.setFontItalic(True)
+        elif name == "keyword":
+            fmt.setFontWeight(QFont.Weight.DemiBold)
+        return fmt
 
     def _set(self, text: str, start: int, end: int, kind: str) -> None:
         begin = _utf16(text, start)

@@ -12,7 +12,7 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
-__all__ = ["JsonHighlighter", "json_colours"]
+__all__ = ["JsonHighlighter", "PaletteHighlighter", "json_colours"]
 
 # One pass per line: JSON strings cannot span lines (newlines inside must be escaped), so
 # per-block matching is exact for JSON and harmless for anything else.
@@ -38,13 +38,22 @@ def json_colours(palette: QPalette) -> dict[str, QColor]:
     return {name: QColor(pair[1] if dark else pair[0]) for name, pair in _COLOURS.items()}
 
 
-class JsonHighlighter(QSyntaxHighlighter):
-    """Colours keys, strings, numbers and true/false/null."""
+class PaletteHighlighter(QSyntaxHighlighter):
+    """A highlighter whose token formats are derived from the palette, so they stay readable
+    when the window switches between light and dark. Subclasses name their token colours."""
 
     def __init__(self, document: QTextDocument, palette: QPalette) -> None:
         super().__init__(document)
         self._formats: dict[str, QTextCharFormat] = {}
         self._apply_palette(palette)
+
+    def colours(self, palette: QPalette) -> dict[str, QColor]:
+        raise NotImplementedError
+
+    def token_format(self, name: str, colour: QColor) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        fmt.setForeground(colour)
+        return fmt
 
     def set_palette(self, palette: QPalette) -> None:
         """Re-derive colours (e.g. after a light/dark switch) and repaint."""
@@ -52,11 +61,16 @@ class JsonHighlighter(QSyntaxHighlighter):
         self.rehighlight()
 
     def _apply_palette(self, palette: QPalette) -> None:
-        self._formats = {}
-        for name, colour in json_colours(palette).items():
-            fmt = QTextCharFormat()
-            fmt.setForeground(colour)
-            self._formats[name] = fmt
+        self._formats = {
+            name: self.token_format(name, colour) for name, colour in self.colours(palette).items()
+        }
+
+
+class JsonHighlighter(PaletteHighlighter):
+    """Colours keys, strings, numbers and true/false/null."""
+
+    def colours(self, palette: QPalette) -> dict[str, QColor]:
+        return json_colours(palette)
 
     def highlightBlock(self, text: str) -> None:
         # setFormat() counts UTF-16 code units; Python counts code points. They differ only
