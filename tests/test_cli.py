@@ -26,7 +26,13 @@ BODY = (
 )
 
 
-def cli(*args: str, data_dir: Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str,
+    data_dir: Path,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would; ``env`` adds variables to the inherited environment."""
     return subprocess.run(
         [sys.executable, "-m", "inspector", *args, "--data-dir", str(data_dir)],
         input=stdin.decode() if stdin is not None else None,
@@ -35,6 +41,7 @@ def cli(*args: str, data_dir: Path, stdin: bytes | None = None) -> subprocess.Co
         cwd=ROOT,
         timeout=60,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -432,31 +439,20 @@ def test_profile_and_follow_up_against_the_sandbox(
             "FLUENT_CLIENT_SECRET": sandbox.client_secret,
             "FLUENT_PASSWORD": sandbox.password,
         }
-        added = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "inspector",
-                "profile",
-                "add",
-                "demo",
-                "--base-url",
-                sandbox.base_url,
-                "--client-id",
-                sandbox.client_id,
-                "--username",
-                sandbox.username,
-                "--retailer-id",
-                "1",
-                "--data-dir",
-                str(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-            env={**os.environ, **env_secrets},
+        added = cli(
+            "profile",
+            "add",
+            "demo",
+            "--base-url",
+            sandbox.base_url,
+            "--client-id",
+            sandbox.client_id,
+            "--username",
+            sandbox.username,
+            "--retailer-id",
+            "1",
+            data_dir=data_dir,
+            env=env_secrets,
         )
         assert added.returncode == 0, added.stderr
         listed = cli("profile", "list", data_dir=data_dir)
@@ -471,23 +467,7 @@ def test_profile_and_follow_up_against_the_sandbox(
         ]
         order = next(r for r in records if r["event"] and r["event"]["entity_type"] == "ORDER")
 
-        answered = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "inspector",
-                "follow-up",
-                order["id"],
-                "--data-dir",
-                str(data_dir),
-            ],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-            env={**os.environ, **env_secrets},
-        )
+        answered = cli("follow-up", order["id"], data_dir=data_dir, env=env_secrets)
         assert answered.returncode == 0, answered.stderr
         result = json.loads(answered.stdout)
         assert result["data"]["orderById"]["ref"] == order["event"]["entity_ref"]
