@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from inspector.core.errors import InspectorError
+from inspector.core.fluent_api import GraphQLResult
 
 __all__ = [
     "HISTORY_FILENAME",
@@ -88,6 +89,17 @@ def status_of(data: Any, errors: Sequence[Any]) -> RunStatus:
     if not errors:
         return RunStatus.OK
     return RunStatus.PARTIAL if has_data else RunStatus.ERRORS
+
+
+def result_fields(result: GraphQLResult) -> dict[str, Any]:
+    """What :meth:`FollowupHistory.add` records of an answered run (status, timing, payload)."""
+    return {
+        "status": status_of(result.data, result.errors),
+        "elapsed": result.elapsed,
+        "http_status": result.status,
+        "result": result.data,
+        "errors": result.errors,
+    }
 
 
 @dataclass(frozen=True, slots=True)

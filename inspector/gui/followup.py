@@ -37,7 +37,7 @@ from inspector.core.fluent_api import (
     Profile,
     ProfileStore,
 )
-from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, status_of
+from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
 from inspector.core.queries import (
     QueryTemplateError,
     normalize_entity_type,
@@ -338,14 +338,7 @@ class AutoFollowUp(QObject):
         if job is None:
             return
         assert isinstance(result, GraphQLResult)
-        run = self._save(
-            job,
-            status=status_of(result.data, result.errors),
-            elapsed=result.elapsed,
-            http_status=result.status,
-            result=result.data,
-            errors=result.errors,
-        )
+        run = self._save(job, **result_fields(result))
         status = entity_status(job.root_field, result.data)
         if status is None:
             status = "not found" if result.ok else "error"

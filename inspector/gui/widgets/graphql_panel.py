@@ -49,7 +49,7 @@ from inspector.core.fluent_api import (
     curl_command,
     explain_error,
 )
-from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, status_of
+from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
 from inspector.core.queries import ENTITY_TYPES, QueryTemplateError, template_for, variables_for
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
@@ -622,14 +622,7 @@ class GraphQLPanel(QWidget):
         if context is None:
             return
         assert isinstance(result, GraphQLResult)
-        run = self._save(
-            context,
-            status=status_of(result.data, result.errors),
-            elapsed=result.elapsed,
-            http_status=result.status,
-            result=result.data,
-            errors=result.errors,
-        )
+        run = self._save(context, **result_fields(result))
         if self._same_capture(context):
             self._show_result(result)
         else:
