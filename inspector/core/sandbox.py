@@ -716,6 +716,13 @@ class Sandbox:
                 async def shutdown() -> None:
                     if self._closing is not None:
                         self._closing.set()
+                    # Scenarios still playing are ended here, on their loop: a task left
+                    # pending when the loop closes is reported as destroyed at exit.
+                    current = asyncio.current_task()
+                    playing = [t for t in asyncio.all_tasks() if t is not current]
+                    for task in playing:
+                        task.cancel()
+                    await asyncio.gather(*playing, return_exceptions=True)
                     await runner.cleanup()
 
                 with contextlib.suppress(Exception):
