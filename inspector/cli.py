@@ -537,7 +537,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from inspector.core.exchange import export
+    from inspector.core.exchange import export, export_file
     from inspector.core.store import CaptureQuery, Store
 
     with Store.open(_data_dir(args)) as store:
@@ -546,17 +546,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             count = export(captures, sys.stdout.buffer, args.format)
             sys.stdout.flush()
         else:
-            tmp = args.output.with_name(args.output.name + ".part")
-            try:
-                with tmp.open("wb") as fp:
-                    count = export(captures, fp, args.format)
-                tmp.replace(args.output)
-            except OSError as exc:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
-                raise InspectorError(
-                    f"Cannot write {args.output}: {exc.strerror or exc}. Choose another --output."
-                ) from exc
+            count = export_file(captures, args.output, args.format)
     print(f"exported {count} capture(s)", file=sys.stderr)
     return EXIT_OK
 

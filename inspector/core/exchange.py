@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
@@ -288,6 +289,25 @@ def export(captures: Iterable[Capture], fp: IO[bytes], fmt: str = JSONL) -> int:
     if fmt == HAR:
         return export_har(captures, fp)
     raise ExchangeError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
+
+
+def export_file(captures: Iterable[Capture], path: Path, fmt: str = JSONL) -> int:
+    """Write captures to ``path`` atomically: a ``.part`` file renamed over it only when
+    complete, so an interrupted or cancelled export never leaves half a file behind."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        with partial.open("wb") as fp:
+            written = export(captures, fp, fmt)
+        partial.replace(path)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        if isinstance(exc, OSError):
+            raise ExchangeError(
+                f"Cannot write {path}: {exc.strerror or exc}. Choose another file or folder."
+            ) from exc
+        raise
+    return written
 
 
 def _har_body(post: object) -> bytes:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -290,17 +289,7 @@ def export_job(
             yield capture
             progress.report(done, total)
 
-    partial = path.with_name(path.name + ".part")
-    try:
-        with open(partial, "wb") as fp:
-            writer = exchange.export_har if fmt == "har" else exchange.export_jsonl
-            written = writer(counted(), fp)
-        os.replace(partial, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            partial.unlink()
-        raise
-    return int(written)
+    return exchange.export_file(counted(), path, fmt)
 
 
 def import_job(progress: ProgressReporter, store: Store, path: Path) -> tuple[int, int]:
@@ -320,6 +309,14 @@ def import_job(progress: ProgressReporter, store: Store, path: Path) -> tuple[in
     if chunk:
         added += store.add_many(chunk)
     return added, read
+
+
+def clear_job(progress: ProgressReporter, store: Store, history: FollowupHistory) -> int:
+    """Delete every capture, then every follow-up run (they would point at nothing)."""
+    progress.report(0, 0)
+    cleared = store.clear()
+    history.clear()
+    return cleared
 
 
 # --------------------------------------------------------------------------- the table view
@@ -1208,16 +1205,6 @@ class MainWindow(QMainWindow):
         except InspectorError as exc:
             self._show_error("Follow-up history", exc)
 
-    def _all_capture_ids(self) -> list[str]:
-        ids: list[str] = []
-        before: int | None = None
-        while True:
-            page = self.store.page(CaptureQuery(), before_seq=before, limit=1000)
-            ids.extend(row.id for row in page)
-            if len(page) < 1000:
-                return ids
-            before = page[-1].seq
-
     # -- demo -------------------------------------------------------------------------------
     def toggle_demo(self) -> None:
         if self.demo is not None:
@@ -1445,10 +1432,12 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Deleted {deleted:,} capture(s)", 3000)
         return deleted
 
-    def clear_all(self) -> int:
+    def clear_all(self) -> Worker | None:
+        """Delete every capture and its follow-up runs, after confirming, in a worker
+        (deleting 100,000 rows takes most of a second)."""
         total = self.model.total
         if not total:
-            return 0
+            return None
         answer = QMessageBox.question(
             self,
             "Clear all captures",
@@ -1458,19 +1447,22 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.No,
         )
         if answer != QMessageBox.StandardButton.Yes:
-            return 0
-        orphans: list[str] = []
-        try:
-            if self.history.count():
-                orphans = self._all_capture_ids()
-        except InspectorError as exc:
-            self._show_error("Follow-up history", exc)
-        cleared = self.model.clear_all()
-        if cleared:
-            self._forget_followups(orphans)
-        self.detail.set_capture(None)
-        self.filter_bar.refresh_values()
-        return cleared
+            return None
+
+        def done(cleared: object) -> None:
+            self.model.forget_all()
+            self.detail.set_capture(None)
+            self.filter_bar.refresh_values()
+            self.statusBar().showMessage(f"Deleted {cleared:,} capture(s)", 4000)
+
+        return self._run_with_progress(
+            "Clear all captures",
+            "Deleting captures…",
+            clear_job,
+            self.store,
+            self.history,
+            on_result=done,
+        )
 
     # -- background jobs ----------------------------------------------------------------------
     def _run_with_progress(

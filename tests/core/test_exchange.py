@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -156,3 +157,23 @@ def test_broken_files_give_clear_errors(tmp_path: Path, content: bytes, message:
 def test_missing_file_is_an_exchange_error(tmp_path: Path) -> None:
     with pytest.raises(ExchangeError, match="Cannot read"):
         list(import_file(tmp_path / "nope.jsonl"))
+
+
+def test_export_file_is_atomic_and_errors_are_clear(tmp_path: Path) -> None:
+    from inspector.core.exchange import export_file
+
+    target = tmp_path / "out.jsonl"
+    assert export_file([_capture(EVENT_BODY)], target) == 1
+    assert [c.id for c in import_file(target)] == [_capture(EVENT_BODY).id]
+
+    def broken() -> Iterator[Capture]:
+        yield _capture(EVENT_BODY, id="first")
+        raise KeyboardInterrupt  # e.g. a cancelled export
+
+    with pytest.raises(KeyboardInterrupt):
+        export_file(broken(), target)
+    # The earlier complete file is untouched and no partial file is left.
+    assert [c.id for c in import_file(target)] == [_capture(EVENT_BODY).id]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
+    with pytest.raises(ExchangeError, match="Cannot write"):
+        export_file([_capture(EVENT_BODY)], tmp_path / "missing" / "out.jsonl")

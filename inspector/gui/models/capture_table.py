@@ -580,10 +580,15 @@ class CaptureTableModel(QAbstractTableModel):
 
     def clear_all(self) -> int:
         cleared = self._safe(self._store.clear)
+        self.forget_all()
+        return cleared or 0
+
+    def forget_all(self) -> None:
+        """Drop every loaded row and cached status and re-read the store (after a clear that
+        ran in a worker, so the GUI thread never waits on a large delete)."""
         self._entity_now.clear()
         self._looked_up.clear()
         self.reload()
-        return cleared or 0
 
     def refresh_rows(self) -> None:
         """Re-read the loaded rows (signatures re-verified) without losing the selection."""
