@@ -338,6 +338,27 @@ class FollowupHistory:
                 raise self._error(exc, "delete runs from") from exc
             return int(cursor.rowcount)
 
+    def delete_many(self, capture_ids: Iterable[str]) -> int:
+        """Forget every run of these captures in one transaction; how many runs."""
+        ids = list(dict.fromkeys(capture_ids))
+        deleted = 0
+        with self._lock:
+            try:
+                self._db.execute("BEGIN")
+                for start in range(0, len(ids), _IN_CHUNK):
+                    chunk = ids[start : start + _IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    cursor = self._db.execute(
+                        f"DELETE FROM followups WHERE capture_id IN ({marks})", chunk
+                    )
+                    deleted += int(cursor.rowcount)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise self._error(exc, "delete runs from") from exc
+        return deleted
+
     def clear(self) -> int:
         """Forget every run (when all captures are cleared); how many."""
         with self._lock:

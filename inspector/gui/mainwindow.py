@@ -1200,8 +1200,7 @@ class MainWindow(QMainWindow):
 
     def _forget_followups(self, capture_ids: Iterable[str]) -> None:
         try:
-            for capture_id in capture_ids:
-                self.history.delete_for(capture_id)
+            self.history.delete_many(capture_ids)
         except InspectorError as exc:
             self._show_error("Follow-up history", exc)
 

@@ -67,7 +67,10 @@ def test_delete_for_and_clear(data_dir: Path) -> None:
         assert history.delete_for("a") == 2
         assert history.list_for("a") == []
         assert history.count() == 2
-        assert history.clear() == 2
+        history.add("d", "acme", QUERY, {}, RunStatus.OK, 0.1)
+        assert history.delete_many(["b", "d", "nope", "b"]) == 2
+        assert history.count() == 1
+        assert history.clear() == 1
         assert history.count() == 0
 
 
