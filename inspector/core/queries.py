@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import copy
 import enum
+import gzip
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -25,10 +27,13 @@ from inspector.core.events import EventSummary
 from inspector.core.resources import resource_path
 
 __all__ = [
+    "BUNDLED_SCHEMA_LABEL",
     "ENTITY_TYPES",
     "Lookup",
     "QueryTemplate",
     "QueryTemplateError",
+    "bundled_schema",
+    "bundled_schema_introspection",
     "normalize_entity_type",
     "schema_from_introspection",
     "template_for",
@@ -302,3 +307,26 @@ def schema_from_introspection(introspection: Mapping[str, Any]) -> GraphQLSchema
         raise QueryTemplateError(
             f"The introspected schema could not be read ({exc}); fetch the schema again."
         ) from exc
+
+
+#: How the editor names the bundled schema, so users know completion may differ from their account.
+BUNDLED_SCHEMA_LABEL = "Fluent 23.10.1 (bundled)"
+_BUNDLED_SCHEMA_FILE = ("fluent", "schema-23.10.1.introspection.json.gz")
+
+
+def bundled_schema_introspection() -> dict[str, Any]:
+    """The introspection result (``{"data": {"__schema": ...}}``) of Fluent 23.10.1.
+
+    Shipped gzip-compressed (80 KB instead of 2.2 MB) from the MIT-licensed fluent-dts
+    project; see ``resources/fluent/LICENSE-fluent-dts``. A fresh dict each call.
+    """
+    with gzip.open(resource_path(*_BUNDLED_SCHEMA_FILE), "rt", encoding="utf-8") as f:
+        data: dict[str, Any] = json.load(f)
+    return data
+
+
+@cache
+def bundled_schema() -> GraphQLSchema:
+    """Fluent's real 23.10.1 schema: the fallback for completion and validation until (or
+    unless) the account's own introspection answers. Built once per process (~0.3 s)."""
+    return schema_from_introspection(bundled_schema_introspection())

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from pathlib import Path
-
 import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 
@@ -14,6 +10,8 @@ from inspector.core.queries import (
     ENTITY_TYPES,
     Lookup,
     QueryTemplateError,
+    bundled_schema,
+    bundled_schema_introspection,
     normalize_entity_type,
     schema_from_introspection,
     template_for,
@@ -21,12 +19,6 @@ from inspector.core.queries import (
 )
 from inspector.core.sandbox import sandbox_schema
 
-REAL_SCHEMA = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fluent-graphql"
-    / "schema-23.10.1.introspection.json"
-)
 SANDBOX_TYPES = (
     "ORDER",
     "FULFILMENT",
@@ -43,10 +35,8 @@ SANDBOX_TYPES = (
 )
 
 
-@cache
 def real_schema() -> GraphQLSchema:
-    with REAL_SCHEMA.open(encoding="utf-8") as f:
-        return schema_from_introspection(json.load(f)["data"])
+    return bundled_schema()
 
 
 def test_reference_entity_types_all_have_templates() -> None:
@@ -157,8 +147,17 @@ def test_types_without_templates_say_what_to_do() -> None:
 
 
 def test_schema_from_introspection_accepts_both_shapes_and_rejects_junk() -> None:
-    with REAL_SCHEMA.open(encoding="utf-8") as f:
-        whole = json.load(f)
+    whole = bundled_schema_introspection()
     assert schema_from_introspection(whole).query_type is not None
+    assert schema_from_introspection(whole["data"]).query_type is not None
     with pytest.raises(QueryTemplateError, match="introspection"):
         schema_from_introspection({"data": {"orders": []}})
+
+
+def test_bundled_schema_is_fluents_23_10_1() -> None:
+    # The shipped copy is the real schema: 128 query fields and 104 mutations (fluent-dts).
+    schema = bundled_schema()
+    assert schema.query_type is not None and schema.mutation_type is not None
+    assert len(schema.query_type.fields) == 128
+    assert len(schema.mutation_type.fields) == 104
+    assert bundled_schema() is schema  # built once

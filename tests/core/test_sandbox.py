@@ -6,7 +6,6 @@ import asyncio
 import json
 import threading
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,7 @@ from inspector.core.capture import Verdict
 from inspector.core.events import parse_event
 from inspector.core.fluent_api import Profile, SyncFluentClient
 from inspector.core.keys import load_public_key
-from inspector.core.queries import schema_from_introspection, template_for, variables_for
+from inspector.core.queries import bundled_schema, template_for, variables_for
 from inspector.core.resources import resource_path
 from inspector.core.sandbox import (
     RETRY_SCHEDULE,
@@ -38,18 +37,9 @@ from inspector.core.sandbox import (
 from inspector.core.secrets import SecretStore
 from inspector.core.signatures import verify_headers
 
-REAL_SCHEMA = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fluent-graphql"
-    / "schema-23.10.1.introspection.json"
-)
 
-
-@cache
 def real_schema() -> GraphQLSchema:
-    with REAL_SCHEMA.open(encoding="utf-8") as f:
-        return schema_from_introspection(json.load(f))
+    return bundled_schema()
 
 
 # ---------------------------------------------------------------- schema subset
