@@ -21,6 +21,7 @@ from typing import IO, Any
 from inspector import __version__
 from inspector.core import paths
 from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
+from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
 
 EXIT_OK = 0
@@ -29,15 +30,25 @@ EXIT_USAGE = 2
 
 
 class _Parser(argparse.ArgumentParser):
+    #: Builds the epilog when help is shown, for text whose source is slow to import.
+    lazy_epilog: Callable[[], str] | None = None
+
     def error(self, message: str) -> Any:  # one line, exit 2, like every other usage error
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see --help)\n")
 
+    def format_help(self) -> str:
+        if self.lazy_epilog is not None:
+            self.epilog = self.lazy_epilog()
+        return super().format_help()
+
 
 def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    # SUPPRESS, not None: a subcommand's parser otherwise writes its own default over a
+    # --data-dir given before it (`keys --data-dir D add ...` silently used the real data dir).
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"where captures and keys live (default: ${paths.ENV_HOME} or the user data dir)",
     )
 
@@ -67,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Capture, verify and inspect Fluent Commerce webhooks.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_data_dir(parser)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     gui = sub.add_parser("gui", help="open the desktop window (default)")
@@ -88,18 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
-    listen.add_argument(
-        "--machine",
-        action="store_true",
-        help="for programs driving the listener (the window uses it): JSON events on stdout "
-        "(listening, capture id, status); 'reload-keys' lines on stdin; stops at stdin EOF",
-    )
-    listen.add_argument(
-        "--key-ring",
-        type=Path,
-        metavar="FILE",
-        help="verify with this key ring file instead of the data dir's keys.json",
-    )
+    # Internal, so hidden from --help: the window drives its child listener with these.
+    # --machine: JSON events on stdout (listening, capture id, status), 'reload-keys' lines
+    # on stdin, stops at stdin EOF. --key-ring: verify with that file, not keys.json.
+    listen.add_argument("--machine", action="store_true", help=argparse.SUPPRESS)
+    listen.add_argument("--key-ring", type=Path, metavar="FILE", help=argparse.SUPPRESS)
 
     verify = sub.add_parser("verify", help="check a body's signatures; exit 0 only if all valid")
     _add_data_dir(verify)
@@ -169,12 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     follow = sub.add_parser("follow-up", help="ask Fluent's GraphQL API about a capture's entity")
     _add_data_dir(follow)
-    follow.add_argument("capture_id")
+    follow.add_argument("capture_id", help="the capture's id, or a unique prefix of it")
     follow.add_argument("--profile", help="profile name (default: the only profile)")
     follow.add_argument("--query", type=Path, help="a .graphql file instead of the template")
     follow.add_argument("--variables", help="JSON object of variables (default: from the event)")
 
-    sandbox = sub.add_parser("sandbox", help="run an offline Fluent account for demos and tests")
+    sandbox: _Parser = sub.add_parser(
+        "sandbox",
+        help="run an offline Fluent account for demos and tests",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sandbox.lazy_epilog = _scenario_list
     _add_data_dir(sandbox)
     sandbox.add_argument("--port", type=int, default=0, help="port for OAuth + GraphQL (0 = any)")
     sandbox.add_argument("--emit-to", metavar="URL", help="post a scenario's signed webhooks here")
@@ -186,8 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scenario_list() -> str:
+    from inspector.core.sandbox import SCENARIOS
+
+    width = max(len(name) for name in SCENARIOS)
+    lines = [f"  {name:<{width}}  {text}" for name, text in SCENARIOS.items()]
+    return "scenarios (--scenario NAME):\n" + "\n".join(lines)
+
+
 def _data_dir(args: argparse.Namespace) -> Path:
-    return paths.ensure_data_dir(args.data_dir)
+    return paths.ensure_data_dir(getattr(args, "data_dir", None))
 
 
 def _err(message: str) -> None:
@@ -238,10 +256,26 @@ def _badge(capture: Capture, header: SignatureHeader) -> str:
     return text
 
 
-def format_capture_line(capture: Capture) -> str:
-    """One readable line per capture, as `listen` prints it."""
+_SECRET_WORDS = ("token", "key", "secret", "signature", "password", "auth")
+
+
+def shown_target(capture: Capture) -> str:
+    """The request target for a terminal: when a query parameter's name looks like it
+    carries a secret (``?token=...``), every value is left out, since terminals are
+    screen-shared and scrolled back; ``--json`` and ``export`` keep the whole target."""
+    if not capture.query:
+        return capture.target
+    names = [part.partition("=")[0] for part in capture.query.split("&") if part]
+    if not any(word in name.lower() for name in names for word in _SECRET_WORDS):
+        return capture.target
+    return capture.path + "?" + "&".join(f"{name}=…" for name in names)
+
+
+def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
+    """One readable line per capture, as `listen` prints it; ``short_id`` (default: the
+    whole id) is what a user can pass to commands that take a capture id."""
     time = capture.received_at.astimezone().strftime("%H:%M:%S")
-    parts = [time, f"{capture.method:<6}", capture.target]
+    parts = [time, f"{capture.method:<6}", shown_target(capture)]
     if capture.event is not None:
         event = capture.event
         parts.append(
@@ -257,6 +291,7 @@ def format_capture_line(capture: Capture) -> str:
     if capture.rejected:
         parts.append(f"({capture.rejected})")
     parts.append(f"{capture.size} B")
+    parts.append(f"id {short_id or capture.id}")
     return "  ".join(parts)
 
 
@@ -419,10 +454,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
         listener.on_status(lambda status: emit(_status_event(status)))
         _serve_stdin(done, keyring, emit)
     elif not args.quiet:
+        ids = ShortIds()
         on_capture, stop_printer = _printer(
-            sys.stdout, capture_json_line if args.json else format_capture_line
+            sys.stdout,
+            capture_json_line if args.json else lambda c: format_capture_line(c, ids.short(c.id)),
         )
         listener.subscribe(on_capture)
+    stored = [0]  # counted on the listener's thread, read here after it stopped
+    listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
     previous = {
         sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
@@ -452,6 +491,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if not args.machine:
+        print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -642,9 +683,10 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args)
     with Store.open(data_dir) as store:
-        capture = store.get(args.capture_id)
-    if capture is None:
-        raise InspectorError(f"No capture with id {args.capture_id!r} in {data_dir}.")
+        capture_id = store.resolve_id(args.capture_id)
+        capture = store.get(capture_id)
+    if capture is None:  # deleted between the two reads
+        raise InspectorError(f"No capture with id {capture_id!r} in {data_dir}.")
     profiles = ProfileStore(data_dir)
     if args.profile:
         profile = profiles.get(args.profile)
@@ -757,7 +799,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = list(sys.argv[1:] if argv is None else argv)
     wants_help = bool(arguments) and arguments[0] in ("-h", "--help", "--version")
-    if not wants_help and (not arguments or arguments[0].startswith("-")):
+    if not wants_help and not any(a in COMMANDS for a in arguments):
+        # No command named: the window, with whatever options were given for it.
         arguments.insert(0, "gui")
     args = parser.parse_args(arguments)
     try:

@@ -36,12 +36,16 @@ if [ ! -x .venv/bin/python ]; then
   $python -m venv .venv
 fi
 
-extra=""
-[ "$dev" = 1 ] && extra="[dev]"
-stamp=".venv/.installed$extra"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "setup: installing the project into .venv" >&2
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".$extra"
+# Exact versions with hashes (requirements/*.txt, made by scripts/lock.sh from pyproject.toml's
+# ranges), so a fresh clone gets what CI tested: a PySide6 release once crashed this app.
+lock=requirements/app.txt
+[ "$dev" = 1 ] && lock=requirements/dev.txt
+stamp=".venv/.installed-$(basename "$lock" .txt)"
+if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "setup: installing the locked dependencies ($lock) and the project into .venv" >&2
+  .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+  # The project itself, editable, built by the locked hatchling; its dependencies are above.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+    --no-build-isolation -e .
   touch "$stamp"
 fi

@@ -1,7 +1,9 @@
 """Export and import captures: JSON lines (our own lossless format) and HAR 1.2.
 
 Both keep the body byte-exact: JSON lines always as base64, HAR as text when the body is
-UTF-8 and as base64 (``"encoding": "base64"``, the field HAR defines for content) otherwise.
+UTF-8 and as base64 otherwise: ``"encoding": "base64"`` on response content (HAR defines it
+there) and ``"_encoding": "base64"`` on request ``postData`` (HAR defines none there, and
+fields of our own must start with ``_``). Exports validate against the HAR 1.2 JSON Schema.
 """
 
 from __future__ import annotations
@@ -222,9 +224,9 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
     post = _har_content(capture.body, mime)
     post_data: dict[str, Any] = {"mimeType": mime, "text": post["text"], "params": []}
     if "encoding" in post:
-        # HAR 1.2 defines "encoding" only for response content; tools that read it for
-        # postData (and our own import) get the exact bytes back.
-        post_data["encoding"] = "base64"
+        # HAR 1.2 defines "encoding" only for response content, and says fields it does not
+        # define start with "_": our importer reads this one to get the exact bytes back.
+        post_data["_encoding"] = "base64"
     response_mime = _header_value(capture.response.headers, "content-type") or "text/plain"
     query_pairs = [
         {"name": name, "value": value}
@@ -257,7 +259,8 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
         },
         "cache": {},
         "timings": {"send": 0, "wait": 0, "receive": 0},
-        "serverIPAddress": "",
+        # No "serverIPAddress": the server is this inspector, and HAR requires a bare IPv4
+        # or IPv6 address there when present; the sender's address is in _fluentInspector.
         "_fluentInspector": {
             "id": capture.id,
             "remote": capture.remote,
@@ -316,7 +319,8 @@ def _har_body(post: object) -> bytes:
     text = post.get("text") or ""
     if not isinstance(text, str):
         raise ValueError("postData.text must be a string")
-    if post.get("encoding") == "base64":
+    # "_encoding" since HAR 1.2 conformance; "encoding" in files exported before that.
+    if post.get("_encoding", post.get("encoding")) == "base64":
         return _decode_b64(text, "postData.text")
     return text.encode("utf-8")
 

@@ -63,6 +63,10 @@ KEY_RELOAD_INTERVAL = 1.0
 _JSON_HEADERS: Headers = (("Content-Type", "application/json"),)
 
 
+#: Where the window keeps these settings, as its menus name them: messages point users there.
+SETTINGS_IN_WINDOW = "in the window: Listener → Listener settings…"
+
+
 class ListenerState(enum.Enum):
     STOPPED = "stopped"
     STARTING = "starting"
@@ -287,7 +291,7 @@ class Listener:
         if not 0 <= cfg.port <= 65535:
             raise ListenerError(
                 f"Port {cfg.port} is not a valid port: pick one from 1024 to 65535 "
-                "(--port N, or Settings > Listener)."
+                f"(--port N, or {SETTINGS_IN_WINDOW})."
             )
         if cfg.body_limit <= 0:
             raise ListenerError(
@@ -407,7 +411,7 @@ class Listener:
         if code == errno.EADDRINUSE:
             return ListenerError(
                 f"Port {port} on {host} is already in use by another program: stop it, "
-                "or pick another port (--port N, or Settings > Listener)."
+                f"or pick another port (--port N, or {SETTINGS_IN_WINDOW})."
             )
         if code == errno.EADDRNOTAVAIL:
             return ListenerError(
@@ -423,7 +427,7 @@ class Listener:
         reason = exc.strerror or str(exc)
         return ListenerError(
             f"Cannot listen on {host} port {port}: {reason}. "
-            "Pick another host or port (--host/--port, or Settings > Listener)."
+            f"Pick another host or port (--host/--port, or {SETTINGS_IN_WINDOW})."
         )
 
     async def _shutdown(self, timeout: float) -> None:

@@ -60,6 +60,7 @@ from inspector.core.capture import (
     SignatureHeader,
     Verdict,
 )
+from inspector.core.capture_ids import CaptureIdError, choose_id
 from inspector.core.errors import StoreError
 from inspector.core.events import EventSummary
 
@@ -1153,6 +1154,21 @@ class Store:
                 (capture_id,),
             ).fetchone()
         return _capture_from(r) if r is not None else None
+
+    def resolve_id(self, prefix: str) -> str:
+        """The full id of the one capture whose id is ``prefix`` or starts with it (as git
+        takes a unique prefix of a commit); a :class:`CaptureIdError` says why not."""
+        text = prefix.strip()
+        if not text:
+            raise CaptureIdError("Give a capture id (or a unique prefix of one).")
+        limit = 11
+        with self._reader("read") as conn:
+            # A range on the unique index: as fast as an exact match, at any store size.
+            rows = conn.execute(
+                "SELECT id FROM captures WHERE id >= ? AND id < ? ORDER BY id LIMIT ?",
+                (text, text + "\U0010ffff", limit),
+            ).fetchall()
+        return choose_id(text, [r[0] for r in rows], where=str(self.path), limit=limit)
 
     def row(self, capture_id: str) -> CaptureRow | None:
         with self._reader("read") as conn:

@@ -130,7 +130,7 @@ def test_har_is_valid_har_1_2() -> None:
         {"name": "x", "value": "1"},
     ]
     assert entry["request"]["postData"]["text"] == EVENT_BODY.decode()
-    assert document["log"]["entries"][1]["request"]["postData"]["encoding"] == "base64"
+    assert document["log"]["entries"][1]["request"]["postData"]["_encoding"] == "base64"
 
 
 @pytest.mark.parametrize(

@@ -377,7 +377,7 @@ def test_busy_port_is_a_clear_error(store: Store, keyring: KeyRing) -> None:
             listener.start()
         message = str(info.value)
         assert f"Port {port} on 127.0.0.1 is already in use" in message
-        assert "--port" in message and "Settings > Listener" in message
+        assert "--port" in message and "Listener → Listener settings…" in message
         assert listener.status.state is ListenerState.FAILED
         assert listener.status.error == message
         listener.stop()

@@ -345,7 +345,9 @@ def test_busy_port_is_reported_in_the_status_area(
         assert status.state is ListenerState.FAILED
         health = window.status_panel.health_text()
         assert f"Port {port}" in health and "already in use" in health
-        assert "--port N, or Settings > Listener" in health  # the child's message, with the fix
+        assert (
+            "--port N, or in the window: Listener → Listener settings…" in health
+        )  # the child's message, with the fix
         assert not window.act_send.isEnabled()
     # the fix works from the UI: start again once the port is free
     assert window.start_listener()
