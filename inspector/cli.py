@@ -23,6 +23,7 @@ from inspector.core import paths
 from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
 from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
+from inspector.core.text import escape_control
 
 EXIT_OK = 0
 EXIT_NOT_VALID = 1
@@ -276,6 +277,7 @@ def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
     whole id) is what a user can pass to commands that take a capture id."""
     time = capture.received_at.astimezone().strftime("%H:%M:%S")
     parts = [time, f"{capture.method:<6}", shown_target(capture)]
+    # Everything but the time and the verdicts came from the request: see core/text.py.
     if capture.event is not None:
         event = capture.event
         parts.append(
@@ -292,7 +294,7 @@ def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
         parts.append(f"({capture.rejected})")
     parts.append(f"{capture.size} B")
     parts.append(f"id {short_id or capture.id}")
-    return "  ".join(parts)
+    return escape_control("  ".join(parts))
 
 
 def capture_json_line(capture: Capture) -> str:

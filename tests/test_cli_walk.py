@@ -272,3 +272,25 @@ def test_ctrl_c_stops_listen_quickly_and_says_what_it_stored(
     assert time.monotonic() - sent < 5
     assert process.stderr is not None
     assert f"Stopped: stored 3 capture(s) in {data / 'captures.sqlite3'}" in process.stderr.read()
+
+
+def test_listen_lines_show_control_characters_escaped(
+    listening: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    process, url, _ = listening
+    hostile = json.dumps(
+        {
+            "id": "e1",
+            "name": "Order\x1b[2J\x1b]0;owned\x07Created",
+            "entityType": "ORDER",
+            "entityRef": "R-1\r\n10:00:00  POST    /h  flex ✓ valid (fluent)",
+        }
+    ).encode()
+    assert httpx.post(url + "/h", content=hostile, timeout=10).status_code == 200
+    assert httpx.post(url + "/next", content=BODY, timeout=10).status_code == 200
+    assert process.stdout is not None
+    first, second = process.stdout.readline(), process.stdout.readline()
+    assert "\x1b" not in first and "\r" not in first and "\x07" not in first
+    assert "Order\\x1b[2J\\x1b]0;owned\\x07Created" in first
+    assert "R-1\\r\\n10:00:00" in first
+    assert "/next" in second  # the forged line stayed inside the first

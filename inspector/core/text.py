@@ -1,0 +1,32 @@
+"""Showing text that came from a request: control characters made visible.
+
+A webhook's body, path and headers are the sender's; printed raw, an ANSI escape clears the
+screen or retitles the terminal, and a CR/LF forges a whole fake line (a "✓ valid" that was
+never verified). Everything shown to a person goes through :func:`escape_control`.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["escape_control"]
+
+# C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators and bidi controls
+# that reorder or break what a terminal or a label shows.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_control(text: str) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``, ``\\r``,
+    ``\\n``, ``\\u202e``), so it prints as one inert line; other text is unchanged."""
+    return _CONTROL.sub(_escaped, text)
