@@ -28,7 +28,10 @@ __all__ = [
     "TOOLBAR",
     "Command",
     "CommandRegistry",
+    "KeySpec",
+    "LayoutItem",
     "Scope",
+    "key_sequences",
 ]
 
 KeySpec = str | QKeySequence.StandardKey
@@ -187,7 +190,8 @@ def key_sequences(keys: Sequence[KeySpec]) -> list[QKeySequence]:
             if isinstance(item, QKeySequence.StandardKey) and len(keys) > 1
             else [QKeySequence(item)]
         ):
-            if not sequence.isEmpty() and sequence not in sequences:
+            # Qt parses a typo ("Ctlr+L") into an unknown key that prints as "": skip it.
+            if sequence.toString() and sequence not in sequences:
                 sequences.append(sequence)
     return sequences
 

@@ -416,14 +416,6 @@ def test_copy_as_curl_replays_the_exact_bytes(
     assert {c.verdict for c in replay.signatures} == {Verdict.VALID}
 
 
-def test_curl_command_handles_nul_bytes(store: Store) -> None:
-    capture = store.add(make_capture(body=b"a\x00b'%\\", target="/bin"))
-    command = curl_command(capture, "http://127.0.0.1:9/")
-    script = command.split(" | ")[0]
-    out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30, check=True)
-    assert out.stdout == b"a\x00b'%\\"
-
-
 def test_export_and_import_round_trip(
     qtbot,
     main_window: MainWindow,
