@@ -6,6 +6,8 @@ must survive bash/zsh unchanged (quotes, ``$``, backticks, ``%``, non-UTF-8 and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from inspector.core.capture import Capture
 
 __all__ = ["curl_command"]
@@ -18,43 +20,26 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+# What each quoting writes for the bytes it treats specially; other printable ASCII is itself.
+_ANSI_C_SPECIAL = {0x5C: "\\\\", 0x27: "\\'", 0x0A: "\\n", 0x09: "\\t", 0x0D: "\\r"}
+_PRINTF_SPECIAL = {0x25: "%%", 0x5C: "\\\\", 0x27: "'\\''"}
+
+
+def _escape(body: bytes, special: dict[int, str], other: Callable[[int], str]) -> str:
+    return "".join(
+        special[byte] if byte in special else chr(byte) if 0x20 <= byte < 0x7F else other(byte)
+        for byte in body
+    )
+
+
 def _ansi_c_quote(body: bytes) -> str:
     """Bash/zsh ``$'...'`` quoting that reproduces ``body`` byte for byte (no NUL bytes)."""
-    out = ["$'"]
-    for byte in body:
-        if byte == 0x5C:
-            out.append("\\\\")
-        elif byte == 0x27:
-            out.append("\\'")
-        elif byte == 0x0A:
-            out.append("\\n")
-        elif byte == 0x09:
-            out.append("\\t")
-        elif byte == 0x0D:
-            out.append("\\r")
-        elif 0x20 <= byte < 0x7F:
-            out.append(chr(byte))
-        else:
-            out.append(f"\\x{byte:02x}")
-    out.append("'")
-    return "".join(out)
+    return "$'" + _escape(body, _ANSI_C_SPECIAL, lambda byte: f"\\x{byte:02x}") + "'"
 
 
 def _printf_quote(body: bytes) -> str:
     """A ``printf`` format that writes ``body`` exactly, NUL bytes included (POSIX octal)."""
-    out = []
-    for byte in body:
-        if byte == 0x25:
-            out.append("%%")
-        elif byte == 0x5C:
-            out.append("\\\\")
-        elif byte == 0x27:
-            out.append("'\\''")
-        elif 0x20 <= byte < 0x7F:
-            out.append(chr(byte))
-        else:
-            out.append(f"\\{byte:03o}")
-    return "'" + "".join(out) + "'"
+    return "'" + _escape(body, _PRINTF_SPECIAL, lambda byte: f"\\{byte:03o}") + "'"
 
 
 def curl_command(capture: Capture, base_url: str) -> str:
