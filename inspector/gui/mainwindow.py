@@ -240,22 +240,11 @@ class MainWindow(QMainWindow):
         self.statusBar().setSizeGripEnabled(True)
 
     def _scopes(self) -> dict[str, Scope]:
-        d = self.detail
+        browse = (self.filter_bar, self.stack, self.status_panel, *self.detail.parts_without_find())
         return {
             "table": Scope((self.table,)),
             # Ctrl+F filters everywhere but the JSON tab, whose own find it is there.
-            "browse": Scope(
-                (
-                    self.filter_bar,
-                    self.stack,
-                    self.status_panel,
-                    d.tabBar(),
-                    d.summary,
-                    d.raw,
-                    d.headers,
-                    d.response,
-                )
-            ),
+            "browse": Scope(browse),
             # Plain letters and Enter navigate only with the table itself focused.
             "keys": Scope((self.table,), Qt.ShortcutContext.WidgetShortcut),
         }
