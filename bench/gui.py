@@ -362,10 +362,11 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from inspector.core import demo
     from inspector.core.keys import KeyRing
     from inspector.core.store import Store
     from inspector.gui import app as gui_app
-    from inspector.gui import demo, theme, workers
+    from inspector.gui import theme, workers
     from inspector.gui.errors import install_excepthook
     from inspector.gui.icons import icon
     from inspector.gui.settings import Settings
@@ -446,16 +447,16 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     marks["shown"] = time.monotonic()
     painted = spin_until(lambda: watch.painted_at is not None, 30.0)
     marks["painted"] = watch.painted_at or float("nan")
-    listening_at_paint = window.listener_url() is not None
-    spin_until(lambda: window.listener_url() is not None, 30.0)
+    listening_at_paint = window.listener.url() is not None
+    spin_until(lambda: window.listener.url() is not None, 30.0)
     marks["listening"] = time.monotonic()
     result: dict[str, Any] = {
         "painted": painted,
         "marks": marks,
         "rows_loaded": window.model.rowCount(),
         "total": window.model.total,
-        "listener": window.listener_url(),
-        "listener_kind": type(window.listener).__name__,
+        "listener": window.listener.url(),
+        "listener_kind": type(window.listener.handle).__name__,
         "listening_at_paint": listening_at_paint,
         "screen": app.primaryScreen().size().toTuple() if app.primaryScreen() else None,
         "window": window.size().toTuple(),
@@ -544,7 +545,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             return gaps
 
         if args.no_follow:
-            window.act_follow.setChecked(False)
+            window.commands["captures.follow"].setChecked(False)
         if args.batch_ms:
             model.set_batch_interval(int(args.batch_ms), int(args.batch_ms))
         if args.switch_interval:
@@ -596,8 +597,8 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
         result["idle"] = summarise_gaps(idle)
         result["idle"]["repaints"] = summarise_durations(watch.durations)
 
-        port = window.listener.port if window.listener is not None else 0
-        listener_pid = getattr(window.listener, "pid", None)
+        port = window.listener.handle.port if window.listener.handle is not None else 0
+        listener_pid = getattr(window.listener.handle, "pid", None)
         client = subprocess.Popen(
             [
                 sys.executable,
@@ -667,7 +668,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
                 "rows_after": model.rowCount(),
                 "model_total": model.total,
                 "model_matching": model.matching,
-                "follow_newest": window.act_follow.isChecked(),
+                "follow_newest": window.commands["captures.follow"].isChecked(),
                 "gc_full": sum(1 for gen, _ in gc_passes if gen == 2),
                 "gc_max_ms": max((d for _, d in gc_passes), default=0.0) * 1000,
                 "gc_frozen": gc.get_freeze_count(),

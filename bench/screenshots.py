@@ -28,12 +28,13 @@ from PySide6.QtWidgets import QApplication
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from inspector.core import demo  # noqa: E402
 from inspector.core.keys import KeyRing  # noqa: E402
 from inspector.core.listener import ListenerConfig  # noqa: E402
 from inspector.core.secrets import SecretStore  # noqa: E402
 from inspector.core.signatures import sign_headers  # noqa: E402
 from inspector.core.store import Store  # noqa: E402
-from inspector.gui import demo, theme  # noqa: E402
+from inspector.gui import theme  # noqa: E402
 from inspector.gui.app import build_main_window  # noqa: E402
 from inspector.gui.icons import icon  # noqa: E402
 from inspector.gui.mainwindow import MainWindow  # noqa: E402
@@ -157,8 +158,8 @@ def wait_until(
 
 def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     """Start demo, select the order's first webhook and run its follow-up in the GraphQL tab."""
-    window.demo_step_seconds = 0.3
-    session = window.start_demo()
+    window.demo.step_seconds = 0.3
+    session = window.demo.start()
     assert session is not None, window.demo_label.text()
     model = window.model
     wait_until(app, session.scenario.done, "the demo scenario")
@@ -168,7 +169,7 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
         "auto follow-ups",
     )
     row = next(r for r in range(model.rowCount()) if model.row_at(r).event_name == "OrderCreated")
-    window.select_row(row)
+    window.selection.select_row(row)
     wait_until(
         app,
         lambda: (
@@ -176,7 +177,7 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
         ),
         "the panel to follow the selection",
     )
-    window.focus_graphql()
+    window.followup.focus_graphql()
     assert window.detail.currentIndex() == TAB_GRAPHQL
     wait_until(app, lambda: "Schema of" in window.graphql.schema_note.text(), "the schema")
     done: list[object] = []
@@ -185,7 +186,7 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     wait_until(app, lambda: bool(done), "the follow-up run")
     settle(app, 1.0)
     window.grab().save(str(path))
-    window.stop_demo()
+    window.demo.stop()
     window.detail.setCurrentIndex(0)
 
 
@@ -222,9 +223,9 @@ def main(out_dir: Path) -> None:
     settle(app)
     out_dir.mkdir(parents=True, exist_ok=True)
     window.grab().save(str(out_dir / "screenshot-empty.png"))
-    url = window.listener_url()
+    url = window.listener.url()
     assert url, window.status_panel.health_text()
-    window.act_follow.setChecked(False)
+    window.commands["captures.follow"].setChecked(False)
     # Bursts a few seconds apart so the activity strip shows several 5-second buckets.
     sent = seed(url, sydney, dublin, pause=lambda: settle(app, 2.6))
     wait_for_rows(app, window, sent)
@@ -239,7 +240,7 @@ def main(out_dir: Path) -> None:
         ),
         0,
     )
-    window.select_row(target)
+    window.selection.select_row(target)
     settle(app, 1.0)
     window.grab().save(str(out_dir / "screenshot-light.png"))
     window.set_theme("dark")

@@ -580,34 +580,27 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from inspector.core.exchange import export, export_file
+    # The window's export loop, without progress or cancellation.
+    from inspector.core.jobs import NO_PROGRESS, export_job
     from inspector.core.store import CaptureQuery, Store
 
     with Store.open(_data_dir(args)) as store:
-        captures = store.iter_captures(CaptureQuery(text=args.search))
+        query = CaptureQuery(text=args.search)
+        target = sys.stdout.buffer if args.output is None else args.output
+        count = export_job(NO_PROGRESS, store, query, target, args.format)
         if args.output is None:
-            count = export(captures, sys.stdout.buffer, args.format)
             sys.stdout.flush()
-        else:
-            count = export_file(captures, args.output, args.format)
     print(f"exported {count} capture(s)", file=sys.stderr)
     return EXIT_OK
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from inspector.core.exchange import import_file
+    # The window's import loop (same batches), without progress or cancellation.
+    from inspector.core.jobs import NO_PROGRESS, import_job
     from inspector.core.store import Store
 
     with Store.open(_data_dir(args)) as store:
-        batch: list[Capture] = []
-        added = seen = 0
-        for capture in import_file(args.file):
-            batch.append(capture)
-            seen += 1
-            if len(batch) >= 500:
-                added += store.add_many(batch)
-                batch.clear()
-        added += store.add_many(batch)
+        added, seen = import_job(NO_PROGRESS, store, args.file)
     print(f"imported {added} capture(s) from {args.file} ({seen - added} already present)")
     return EXIT_OK
 

@@ -8,13 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from inspector.core import paths
+from inspector.core import demo, paths
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
-from inspector.gui import demo, theme, workers
+from inspector.gui import theme, workers
 from inspector.gui.errors import install_excepthook
 from inspector.gui.icons import icon
 from inspector.gui.mainwindow import ListenerFactory, MainWindow
@@ -69,7 +69,7 @@ def build_main_window(
         listener_factory=listener_factory,
     )
     if start_listener:
-        window.start_listener(wait=False)
+        window.listener.start(wait=False)
     return window
 
 

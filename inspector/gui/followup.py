@@ -7,8 +7,6 @@
   :func:`~inspector.core.queries.schema_from_introspection` off the GUI thread.
 * :class:`AutoFollowUp` runs the template of each new capture of chosen entity types with
   bounded concurrency and rate, saves the run and reports the entity's current status.
-* :func:`start_demo` starts the offline sandbox, points a ``demo`` profile at it and plays
-  the order lifecycle into the app's own listener.
 """
 
 from __future__ import annotations
@@ -17,11 +15,10 @@ import asyncio
 import concurrent.futures
 import itertools
 import logging
-import secrets as secrets_module
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,6 @@ from inspector.core.fluent_api import (
     ClientPool,
     GraphQLResult,
     Profile,
-    ProfileStore,
 )
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
 from inspector.core.queries import (
@@ -45,17 +41,12 @@ from inspector.core.queries import (
     template_for,
     variables_for,
 )
-from inspector.core.sandbox import Delivery, Sandbox
 from inspector.core.secrets import SecretStore
 
 __all__ = [
-    "DEMO_PROFILE",
-    "DEMO_SCENARIO",
     "AutoFollowUp",
-    "DemoSession",
     "FollowupRunner",
     "entity_status",
-    "start_demo",
 ]
 
 log = logging.getLogger(__name__)
@@ -370,80 +361,3 @@ class AutoFollowUp(QObject):
     def _cancelled(self, ticket: int) -> None:
         if self._running.pop(ticket, None) is not None:
             self._pump()
-
-
-# --------------------------------------------------------------------------------------
-# Start demo
-
-DEMO_PROFILE = "demo"
-DEMO_SCENARIO = "order-lifecycle"
-
-
-@dataclass(slots=True)
-class DemoSession:
-    """A running demo: the sandbox, the profile pointing at it and the scenario being played."""
-
-    sandbox: Sandbox
-    profile: Profile
-    scenario: concurrent.futures.Future[list[Delivery]]
-    deliveries: list[Delivery] = field(default_factory=list)
-
-    @property
-    def running(self) -> bool:
-        return self.sandbox.running
-
-    def stop(self) -> None:
-        """Stop the scenario and the sandbox (the ``demo`` profile stays, pointing nowhere)."""
-        self.scenario.cancel()
-        self.sandbox.stop()
-
-
-def start_demo(
-    listener_url: str,
-    *,
-    profiles: ProfileStore,
-    secrets: SecretStore,
-    scenario: str = DEMO_SCENARIO,
-    step_seconds: float = 1.0,
-    profile_name: str = DEMO_PROFILE,
-    on_delivery: Callable[[Delivery], None] | None = None,
-) -> DemoSession:
-    """Start the offline sandbox on loopback, point profile ``demo`` at it, play a scenario.
-
-    ``listener_url`` is where the webhooks go (the app's own listener, full URL). The sandbox's
-    client secret and password go to ``secrets`` only. Blocks for the sandbox to bind (a few
-    ms); ``on_delivery`` is called from the sandbox thread. Raises InspectorError subclasses.
-    """
-    # Fresh credentials per demo: nothing guessable listens, and leaks would be noticed.
-    sandbox = Sandbox(
-        client_secret=secrets_module.token_urlsafe(18), password=secrets_module.token_urlsafe(18)
-    ).start()
-    try:
-        profile = profiles.add(
-            Profile(
-                name=profile_name,
-                base_url=sandbox.base_url,
-                client_id=sandbox.client_id,
-                username=sandbox.username,
-                retailer_id=sandbox.retailer_id,
-            ),
-            replace_existing=True,
-        )
-        secrets.delete(profile.name, "token")
-        secrets.set(profile.name, "client_secret", sandbox.client_secret)
-        secrets.set(profile.name, "password", sandbox.password)
-        deliveries: list[Delivery] = []
-
-        def delivered(delivery: Delivery) -> None:
-            deliveries.append(delivery)
-            if on_delivery is not None:
-                on_delivery(delivery)
-
-        future = sandbox.play(
-            scenario, listener_url, step_seconds=step_seconds, on_delivery=delivered
-        )
-    except BaseException:
-        sandbox.stop()
-        raise
-    session = DemoSession(sandbox, profile, future, deliveries)
-    return session

@@ -9,7 +9,7 @@ QSettings keys. Secrets never go here: they belong in the keyring (core.secrets)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Literal, TypeVar, overload
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -212,6 +212,27 @@ class Settings:
         self.qsettings = (
             qsettings if qsettings is not None else QSettings(ORGANIZATION, APPLICATION)
         )
+
+    # Key bindings are one QSettings key per command id ("keys/listener.toggle"), so a user
+    # rebinds a command by editing one line of the ini file; the registry reads them at start.
+    KEYS_GROUP = "keys"
+
+    def key_binding(self, command_id: str) -> tuple[str, ...] | None:
+        """The user's key sequences for a command: None = the default keys, () = unbound.
+
+        Stored comma-separated ("Ctrl+L, F5"), as QSettings reads an unquoted list."""
+        raw = self.qsettings.value(f"{self.KEYS_GROUP}/{command_id}")
+        if raw is None:
+            return None
+        return _coerce_names(raw)
+
+    def set_key_binding(self, command_id: str, keys: Sequence[str] | None) -> None:
+        """Rebind a command (``()`` unbinds it); None goes back to its default keys."""
+        key = f"{self.KEYS_GROUP}/{command_id}"
+        if keys is None:
+            self.qsettings.remove(key)
+        else:
+            self.qsettings.setValue(key, _join_names(tuple(keys)))
 
     def sync(self) -> None:
         """Write pending changes to permanent storage (QSettings also does this lazily)."""

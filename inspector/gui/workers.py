@@ -17,9 +17,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal, Slot
+
+from inspector.core.jobs import Cancelled
 
 __all__ = [
     "Cancelled",
@@ -46,8 +48,7 @@ def _clamp_int(value: int) -> int:
     return max(-_INT_MAX, min(int(value), _INT_MAX))
 
 
-class Cancelled(Exception):
-    """Raised by :meth:`ProgressReporter.check_cancelled` once the job has been cancelled."""
+T = TypeVar("T")
 
 
 class WorkerSignals(QObject):
@@ -100,9 +101,12 @@ class WorkerSignals(QObject):
 
 
 class ProgressReporter:
-    """Handed to a job as its first argument: report progress, notice cancellation."""
+    """Handed to a job as its first argument: report progress, notice cancellation.
 
-    def __init__(self, worker: Worker) -> None:
+    It satisfies :class:`inspector.core.jobs.Progress`, so core jobs run here unchanged;
+    :class:`Cancelled` (raised by them or by :meth:`check_cancelled`) is core's."""
+
+    def __init__(self, worker: Worker[Any]) -> None:
         self._worker = worker
         self._last_emit = 0.0
 
@@ -145,8 +149,9 @@ def _wants_progress(fn: Callable[..., Any]) -> bool:
     return first.name in ("progress", "reporter")
 
 
-class Worker(QRunnable):
-    """Runs ``fn(*args)`` — or ``fn(progress, *args)`` — on a thread pool.
+class Worker(QRunnable, Generic[T]):
+    """Runs ``fn(*args)`` — or ``fn(progress, *args)`` — on a thread pool; ``T`` is what
+    ``fn`` returns, so a result handler is typed ``Callable[[T], ...]`` and never re-checks.
 
     Create it in the GUI thread (its signals object lives where it is created). The job is
     never interrupted: :meth:`cancel` sets a flag the job polls through its ProgressReporter;
@@ -155,7 +160,7 @@ class Worker(QRunnable):
 
     def __init__(
         self,
-        fn: Callable[..., Any],
+        fn: Callable[..., T],
         *args: Any,
         with_progress: bool | None = None,
     ) -> None:
@@ -209,7 +214,7 @@ class Worker(QRunnable):
         """Ask the job to stop (thread-safe). A job that has not started yet never runs."""
         self._cancel.set()
 
-    def start(self, pool: QThreadPool | None = None) -> Worker:
+    def start(self, pool: QThreadPool | None = None) -> Worker[T]:
         if self._started:
             raise RuntimeError("a Worker can only be started once")
         self._started = True
@@ -254,7 +259,7 @@ class Worker(QRunnable):
 
 # Workers referenced here until their `finished` reaches the GUI thread, so neither the
 # runnable nor its signals object is garbage-collected while queued signals are in flight.
-_ACTIVE: set[Worker] = set()
+_ACTIVE: set[Worker[Any]] = set()
 _POOL: QThreadPool | None = None
 
 
@@ -281,23 +286,23 @@ def _default_error_handler(error: object) -> None:
 
 
 def run_in_background(
-    fn: Callable[..., Any],
+    fn: Callable[..., T],
     *args: Any,
-    on_result: Callable[[Any], Any] | None = None,
+    on_result: Callable[[T], Any] | None = None,
     on_error: Callable[[BaseException], Any] | None = None,
     on_progress: Callable[[int, int], Any] | None = None,
     on_finished: Callable[[], Any] | None = None,
     on_cancelled: Callable[[], Any] | None = None,
     pool: QThreadPool | None = None,
     with_progress: bool | None = None,
-) -> Worker:
+) -> Worker[T]:
     """Start ``fn`` on the pool and call the handlers in this (the GUI) thread.
 
     ``fn`` receives a :class:`ProgressReporter` first when its first parameter is annotated
     ``ProgressReporter`` or named ``progress`` (or when ``with_progress=True``). Without
     ``on_error``, errors go to ``sys.excepthook`` so they are logged and shown, never lost.
     """
-    worker = Worker(fn, *args, with_progress=with_progress)
+    worker: Worker[T] = Worker(fn, *args, with_progress=with_progress)
     if on_result is not None:
         worker.signals.returned.connect(on_result)
     worker.signals.errored.connect(on_error if on_error is not None else _default_error_handler)

@@ -73,7 +73,7 @@ def main_window(qtbot, store: Store, keyring: KeyRing, gui_settings: Settings): 
     window.show()
     qtbot.waitExposed(window)
     wait_listening(qtbot, window)
-    assert window.listener_url(), window.status_panel.health_text()
+    assert window.listener.url(), window.status_panel.health_text()
     yield window
     window.shutdown()
 
@@ -85,7 +85,7 @@ def post(
     path: str = "/hooks/fluent",
 ) -> httpx.Response:
     """POST over real loopback HTTP to the window's listener (from the test thread)."""
-    url = window.listener_url()
+    url = window.listener.url()
     assert url
     return httpx.post(
         url.rstrip("/") + path,

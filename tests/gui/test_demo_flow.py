@@ -13,16 +13,16 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from inspector.core import demo
 from inspector.core.capture import Verdict
+from inspector.core.demo import DEMO_PROFILE
 from inspector.core.followup_history import RunStatus
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
-from inspector.gui import demo
 from inspector.gui.app import build_main_window
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
-from inspector.gui.followup import DEMO_PROFILE
 from inspector.gui.mainwindow import MainWindow
 from inspector.gui.models.capture_table import COL_ENTITY_NOW, COL_FLEX, COL_FLUENT
 from inspector.gui.settings import Settings
@@ -67,13 +67,13 @@ def window(  # type: ignore[no-untyped-def]
     win = build_main_window(
         store, keyring, gui_settings, ListenerConfig(port=0), data_dir=data_dir, secrets=secrets
     )
-    win.demo_step_seconds = 0.05
+    win.demo.step_seconds = 0.05
     qtbot.addWidget(win)
     win.resize(1600, 1000)
     win.show()
     qtbot.waitExposed(win)
     wait_listening(qtbot, win)
-    assert win.listener_url(), win.status_panel.health_text()
+    assert win.listener.url(), win.status_panel.health_text()
     yield win
     win.shutdown()
     assert _own_threads() == before
@@ -96,16 +96,16 @@ def _entity_now(window: MainWindow, name: str) -> str:
 
 
 def _start(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    button = window.toolbar.widgetForAction(window.act_demo)
+    button = window.toolbar.widgetForAction(window.commands["demo.toggle"])
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.demo is not None
-    assert window.act_demo.text() == "Stop demo"
+    assert window.demo.session is not None
+    assert window.commands["demo.toggle"].text() == "Stop demo"
 
 
 def test_start_demo_then_follow_up_shows_the_order_now(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     assert demo.DEMO_KEY_NAME not in {k.name for k in window.keyring.keys()}
     _start(qtbot, window)
-    session = window.demo
+    session = window.demo.session
     assert session is not None
     sandbox_url = session.sandbox.base_url
     assert f"Demo: sandbox at {sandbox_url}, playing order-lifecycle" in window.demo_label.text()
@@ -131,7 +131,7 @@ def test_start_demo_then_follow_up_shows_the_order_now(qtbot, window: MainWindow
 
     # The architect clicks the first ORDER row, Ctrl+G, Ctrl+Enter.
     created = _row_named(window, "OrderCreated")
-    window.select_row(created)
+    window.selection.select_row(created)
     assert model.row_at(created).entity_status == "CREATED"  # what the webhook said then
     wanted = model.row_at(created).id
     qtbot.waitUntil(
@@ -156,16 +156,16 @@ def test_start_demo_then_follow_up_shows_the_order_now(qtbot, window: MainWindow
     # Deleting the capture deletes its follow-up runs too.
     capture_id = model.row_at(created).id
     assert window.history.list_for(capture_id)
-    window.select_row(created)
-    qtbot.waitUntil(lambda: window.selected_ids() == [capture_id])
+    window.selection.select_row(created)
+    qtbot.waitUntil(lambda: window.selection.selected_ids() == [capture_id])
     original = QMessageBox.question
     QMessageBox.question = lambda *a, **k: QMessageBox.StandardButton.Yes  # type: ignore[assignment]
     try:
-        assert window.delete_selected() == 1
+        assert window.captures.delete_selected() == 1
         assert window.history.list_for(capture_id) == []
         assert window.history.count() > 0  # the other captures' auto follow-ups
         # Clear all runs in a worker: the window stays responsive while the store empties.
-        assert window.clear_all() is not None
+        assert window.captures.clear_all() is not None
         qtbot.waitUntil(lambda: window.model.total == 0 and window.model.rowCount() == 0)
         qtbot.waitUntil(lambda: window.history.count() == 0)
         assert window.store.count() == 0
@@ -173,9 +173,11 @@ def test_start_demo_then_follow_up_shows_the_order_now(qtbot, window: MainWindow
         QMessageBox.question = original  # type: ignore[method-assign]
 
     # Stop demo: the sandbox goes, the user's own auto follow-up choice (none) comes back.
-    qtbot.mouseClick(window.toolbar.widgetForAction(window.act_demo), Qt.MouseButton.LeftButton)
-    assert window.demo is None and not session.running
-    assert window.act_demo.text() == "Start demo"
+    qtbot.mouseClick(
+        window.toolbar.widgetForAction(window.commands["demo.toggle"]), Qt.MouseButton.LeftButton
+    )
+    assert window.demo.session is None and not session.running
+    assert window.commands["demo.toggle"].text() == "Start demo"
     assert window.graphql.auto.entity_types == set()
     assert window.settings.graphql_auto_follow_up == ()
     assert window.demo_label.isHidden()
@@ -190,7 +192,7 @@ def test_demo_keeps_the_users_auto_follow_up_choice(qtbot, window: MainWindow) -
     qtbot.waitUntil(lambda: window.model.rowCount() == len(LIFECYCLE), timeout=20_000)
     qtbot.waitUntil(lambda: _entity_now(window, "FulfilmentShipped") != "", timeout=20_000)
     assert _entity_now(window, "OrderComplete") == ""
-    window.act_demo.trigger()
+    window.commands["demo.toggle"].trigger()
     assert window.graphql.auto.entity_types == {"FULFILMENT"}
 
 
@@ -240,13 +242,13 @@ def test_entity_now_comes_back_from_history_after_a_restart(  # type: ignore[no-
 def test_panel_follows_the_selection(qtbot, window: MainWindow, store: Store) -> None:  # type: ignore[no-untyped-def]
     order = store.add(make_capture(entity_type="ORDER", entity_ref="HD_42", entity_id="42"))
     fulfilment = store.add(make_capture(entity_type="FULFILMENT", entity_ref="FF_7"))
-    window.refresh()
+    window.captures.refresh()
     window.detail.setCurrentIndex(TAB_GRAPHQL)
     panel = window.graphql
     for capture, ref in ((order, "HD_42"), (fulfilment, "FF_7")):
         row = window.model.row_of(capture.id)
         assert row is not None
-        window.select_row(row)
+        window.selection.select_row(row)
         qtbot.waitUntil(lambda c=capture: panel.capture is not None and panel.capture.id == c.id)
         assert ref in panel.context_note.text()
         assert panel.capture is window.detail.capture  # loaded once, shared
@@ -260,23 +262,23 @@ def test_menus_offer_profiles_auto_follow_up_and_demo(window: MainWindow) -> Non
     assert "Connection profiles…" in texts
     assert "Auto follow-up" in texts
     assert "Start demo" in texts
-    assert window.act_graphql.shortcut().toString() == "Ctrl+G"
-    assert window.act_demo.shortcut().toString() == "Ctrl+Shift+D"
+    assert window.commands["graphql.focus"].shortcut().toString() == "Ctrl+G"
+    assert window.commands["demo.toggle"].shortcut().toString() == "Ctrl+Shift+D"
 
 
 def test_closing_the_window_with_a_demo_running_shuts_everything_down(  # type: ignore[no-untyped-def]
     qtbot, window: MainWindow
 ) -> None:
-    window.demo_step_seconds = 30.0  # still playing when the window closes
+    window.demo.step_seconds = 30.0  # still playing when the window closes
     _start(qtbot, window)
-    session = window.demo
+    session = window.demo.session
     assert session is not None
     qtbot.waitUntil(lambda: window.model.rowCount() == 1, timeout=20_000)
     assert not session.scenario.done()
     window.close()
-    assert window.demo is None
+    assert window.demo.session is None
     assert not session.running and session.scenario.done()
-    assert window.listener_url() is None
+    assert window.listener.url() is None
     assert not [t for t in _own_threads() if t == "fluent-sandbox"]
     assert window.settings.graphql_auto_follow_up == ()
     assert window.settings.graphql_profile in ("", DEMO_PROFILE)
@@ -286,13 +288,13 @@ def test_graphql_tab_gets_width_without_squeezing_the_table(
     qtbot, window: MainWindow, store: Store
 ) -> None:  # type: ignore[no-untyped-def]
     store.add(make_capture(entity_type="ORDER"))
-    window.refresh()
+    window.captures.refresh()
     qtbot.waitUntil(lambda: window.detail.isVisible() and window.splitter.sizes()[1] > 0)
     # The panel's toolbar is wide; other tabs must not inherit its minimum width.
     assert window.detail.minimumSizeHint().width() < window.graphql.minimumSizeHint().width()
     window.detail.setCurrentIndex(0)
     before = window.splitter.sizes()
-    window.focus_graphql()
+    window.followup.focus_graphql()
     assert window.detail.currentIndex() == TAB_GRAPHQL
     widened = window.splitter.sizes()
     assert widened[1] >= min(window.graphql.minimumSizeHint().width(), sum(before) - 480)
@@ -305,7 +307,7 @@ def test_empty_state_button_starts_the_demo(qtbot, window: MainWindow) -> None: 
     button = window.empty_state.demo_button
     assert button.isVisibleTo(window)
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    assert window.demo is not None
-    assert window.act_demo.text() == "Stop demo"
+    assert window.demo.session is not None
+    assert window.commands["demo.toggle"].text() == "Stop demo"
     qtbot.waitUntil(lambda: window.model.rowCount() >= 1, timeout=20_000)
     assert window.stack.currentWidget() is window.table

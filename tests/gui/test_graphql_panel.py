@@ -14,12 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from inspector.core.demo import start_demo
 from inspector.core.events import parse_event
 from inspector.core.fluent_api import ApiRunner, Profile, ProfileStore, RetryPolicy
 from inspector.core.followup_history import FollowupHistory, RunStatus
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
-from inspector.gui.followup import FollowupRunner, start_demo
+from inspector.gui.followup import FollowupRunner
 from inspector.gui.settings import Settings
 from inspector.gui.widgets.graphql_panel import GraphQLPanel
 from tests.support.captures import make_capture

@@ -13,15 +13,16 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from inspector.core import demo
 from inspector.core.capture import SignatureHeader, Verdict
+from inspector.core.curl import curl_command
 from inspector.core.keys import KeyRing
 from inspector.core.listener import Listener, ListenerConfig, ListenerState
 from inspector.core.listener_process import ListenerProcess
 from inspector.core.store import Store
-from inspector.gui import demo
 from inspector.gui.app import build_main_window
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
-from inspector.gui.mainwindow import MainWindow, curl_command
+from inspector.gui.mainwindow import MainWindow
 from inspector.gui.models.capture_table import COL_FLEX, COL_FLUENT
 from inspector.gui.settings import Settings
 from tests.core.test_listener_process import process_gone
@@ -107,7 +108,7 @@ def test_detail_pane_shows_the_selected_capture(
     headers = [*signed_headers(rsa_key, body), ("X-Trace", "abc")]
     post(main_window, body, headers, "/detail?x=1")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
-    main_window.select_row(0)
+    main_window.selection.select_row(0)
     qtbot.waitUntil(lambda: main_window.detail.capture is not None)
     summary = main_window.detail.summary
     assert "FULFILMENT_READY" in summary.fields["name"].text()
@@ -128,7 +129,7 @@ def test_invalid_signature_card_says_the_likely_cause(
     body = event_body()
     post(main_window, body + b"\n", signed_headers(rsa_key, body), "/changed")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
-    main_window.select_row(0)
+    main_window.selection.select_row(0)
     qtbot.waitUntil(lambda: main_window.detail.capture is not None)
     cause = main_window.detail.summary.cards[SignatureHeader.FLUENT].cause.text()
     assert "key" in cause.lower()
@@ -138,7 +139,7 @@ def test_text_and_quick_filters(qtbot, main_window: MainWindow, store: Store) ->
     store.add(make_capture(entity_type="ORDER", entity_ref="HD_1", event_name="CREATE"))
     store.add(make_capture(entity_type="FULFILMENT", entity_ref="FF_2", event_name="PICK"))
     store.add(make_capture(entity_type="ORDER", entity_ref="HD_3", fluent=Verdict.INVALID))
-    main_window.refresh()
+    main_window.captures.refresh()
     assert main_window.model.rowCount() == 3
 
     bar = main_window.filter_bar
@@ -169,9 +170,9 @@ def test_keyboard_navigation_copy_and_delete(
     bodies = [f'{{"n": {i}, "quote": "it\'s"}}'.encode() for i in range(3)]
     for body in bodies:
         store.add(make_capture(body=body))
-    main_window.act_follow.setChecked(False)
-    main_window.refresh()
-    main_window.select_row(0)
+    main_window.commands["captures.follow"].setChecked(False)
+    main_window.captures.refresh()
+    main_window.selection.select_row(0)
     _activate(qtbot, main_window)
     table = main_window.table
     assert table.currentIndex().row() == 0
@@ -189,7 +190,7 @@ def test_keyboard_navigation_copy_and_delete(
     assert QGuiApplication.clipboard().text() == bodies[0].decode()  # oldest is at the bottom
 
     asked = _yes(monkeypatch)
-    doomed = main_window.selected_ids()
+    doomed = main_window.selection.selected_ids()
     qtbot.keyClick(table, Qt.Key.Key_Delete)
     assert asked and "Delete this capture" in asked[0]
     assert main_window.model.rowCount() == 2
@@ -212,8 +213,8 @@ def test_keyboard_navigation_copy_and_delete(
 
 def test_enter_focuses_the_detail_pane(qtbot, main_window: MainWindow, store: Store) -> None:  # type: ignore[no-untyped-def]
     store.add(make_capture())
-    main_window.refresh()
-    main_window.select_row(0)
+    main_window.captures.refresh()
+    main_window.selection.select_row(0)
     _activate(qtbot, main_window)
     qtbot.keyClick(main_window.table, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: main_window.detail.isAncestorOf(QApplication.focusWidget()))
@@ -239,29 +240,31 @@ def test_zoom_shortcuts_scale_the_font(qtbot, main_window: MainWindow) -> None: 
 
 
 def test_new_rows_keep_the_selection(qtbot, main_window: MainWindow, rsa_key) -> None:  # type: ignore[no-untyped-def]
-    main_window.act_follow.setChecked(False)
+    main_window.commands["captures.follow"].setChecked(False)
     for i in range(3):
         body = event_body(entityRef=f"OLD-{i}")
         post(main_window, body, signed_headers(rsa_key, body), f"/old/{i}")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 3)
-    main_window.select_row(1)
-    chosen = main_window.selected_ids()
+    main_window.selection.select_row(1)
+    chosen = main_window.selection.selected_ids()
     for i in range(2):
         body = event_body(entityRef=f"NEW-{i}")
         post(main_window, body, signed_headers(rsa_key, body), f"/new/{i}")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 5)
-    assert main_window.selected_ids() == chosen
+    assert main_window.selection.selected_ids() == chosen
     assert main_window.table.currentIndex().row() == 3
-    assert not main_window.act_follow.isChecked()
+    assert not main_window.commands["captures.follow"].isChecked()
 
 
 def test_follow_newest_selects_each_arrival(qtbot, main_window: MainWindow, rsa_key) -> None:  # type: ignore[no-untyped-def]
-    main_window.act_follow.setChecked(True)
+    main_window.commands["captures.follow"].setChecked(True)
     for i in range(2):
         body = event_body(entityRef=f"F-{i}")
         post(main_window, body, signed_headers(rsa_key, body), f"/follow/{i}")
         qtbot.waitUntil(lambda i=i: main_window.model.rowCount() == i + 1)
-        qtbot.waitUntil(lambda i=i: main_window.selected_ids() == [main_window.model.row_at(0).id])
+        qtbot.waitUntil(
+            lambda i=i: main_window.selection.selected_ids() == [main_window.model.row_at(0).id]
+        )
     assert main_window.model.row_at(0).path == "/follow/1"
 
 
@@ -283,7 +286,7 @@ def test_settings_round_trip_through_a_new_window(
     header = first.table.horizontalHeader()
     header.moveSection(header.visualIndex(3), 0)
     first.detail.setCurrentIndex(3)
-    first.act_follow.setChecked(False)
+    first.commands["captures.follow"].setChecked(False)
     first.close()
 
     reread = Settings(QSettings(str(settings_path), QSettings.Format.IniFormat))
@@ -294,7 +297,7 @@ def test_settings_round_trip_through_a_new_window(
     assert second.table.columnWidth(2) == 333
     assert second.table.horizontalHeader().logicalIndex(0) == 3
     assert second.detail.currentIndex() == 3
-    assert not second.act_follow.isChecked()
+    assert not second.commands["captures.follow"].isChecked()
     second.shutdown()
 
 
@@ -305,7 +308,7 @@ def test_empty_state_button_sends_a_demo_signed_webhook(
 ) -> None:
     keyring.add(demo.DEMO_KEY_NAME, demo.demo_public_b64())
     assert main_window.stack.currentWidget() is main_window.empty_state
-    assert main_window.listener_url() in main_window.empty_state.url_label.text()
+    assert main_window.listener.url() in main_window.empty_state.url_label.text()
     qtbot.mouseClick(main_window.empty_state.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
     model = main_window.model
@@ -349,21 +352,24 @@ def test_busy_port_is_reported_in_the_status_area(
             "--port N, or in the window: Listener → Listener settings…" in health
         )  # the child's message, with the fix
         assert not window.act_send.isEnabled()
+        assert not window.commands["send"].isEnabled()
     # the fix works from the UI: start again once the port is free
-    assert window.start_listener()
+    assert window.listener.start()
     assert window.status_panel.status.state is ListenerState.LISTENING
     window.shutdown()
 
 
 def test_listener_can_be_stopped_and_restarted(qtbot, main_window: MainWindow) -> None:  # type: ignore[no-untyped-def]
-    main_window.act_listen.trigger()
-    assert main_window.listener_url() is None
+    main_window.commands["listener.toggle"].trigger()
+    assert main_window.listener.url() is None
     assert main_window.status_panel.status.state is ListenerState.STOPPED
-    main_window.act_listen.trigger()
+    main_window.commands["listener.toggle"].trigger()
     assert main_window.status_panel.status.state is ListenerState.STARTING
-    assert main_window.act_listen.text() == "Stop listener"  # a start can be cancelled too
+    assert (
+        main_window.commands["listener.toggle"].text() == "Stop listener"
+    )  # a start can be cancelled too
     wait_listening(qtbot, main_window)
-    assert main_window.listener_url()
+    assert main_window.listener.url()
 
 
 def test_reverify_after_adding_a_key(
@@ -384,7 +390,7 @@ def test_reverify_after_adding_a_key(
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     assert window.model.index(0, COL_FLUENT).data(VERDICT_ROLE) is Verdict.NO_KEY
     empty_ring.add("late-key", spki_b64(rsa_key))
-    worker = window.reverify_all()
+    worker = window.transfer.reverify_all()
     qtbot.waitUntil(lambda: worker.is_done)
     qtbot.waitUntil(lambda: window.model.index(0, COL_FLUENT).data(VERDICT_ROLE) is Verdict.VALID)
     assert window.model.row_at(0).fluent_key == "late-key"
@@ -399,10 +405,10 @@ def test_copy_as_curl_replays_the_exact_bytes(
     body = b'{"name":"X","id":"it\'s \\"quoted\\" $HOME `x` %s \\u00e9"}\n\t' + "é".encode()
     post(main_window, body, signed_headers(rsa_key, body), "/curl?a=1&b=2")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
-    main_window.select_row(0)
-    capture = main_window.current_capture()
+    main_window.selection.select_row(0)
+    capture = main_window.selection.current_capture()
     assert capture is not None
-    command = curl_command(capture, main_window.listener_url() or "")
+    command = curl_command(capture, main_window.listener.url() or "")
     result = subprocess.run(["bash", "-c", command + " -s -o /dev/null"], timeout=30, check=False)
     assert result.returncode == 0
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 2)
@@ -413,14 +419,6 @@ def test_copy_as_curl_replays_the_exact_bytes(
     assert {c.verdict for c in replay.signatures} == {Verdict.VALID}
 
 
-def test_curl_command_handles_nul_bytes(store: Store) -> None:
-    capture = store.add(make_capture(body=b"a\x00b'%\\", target="/bin"))
-    command = curl_command(capture, "http://127.0.0.1:9/")
-    script = command.split(" | ")[0]
-    out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=30, check=True)
-    assert out.stdout == b"a\x00b'%\\"
-
-
 def test_export_and_import_round_trip(
     qtbot,
     main_window: MainWindow,
@@ -429,17 +427,17 @@ def test_export_and_import_round_trip(
 ) -> None:
     pytest.importorskip("inspector.core.exchange")
     originals = [store.add(make_capture(event_name=f"E{i}")) for i in range(5)]
-    main_window.refresh()
+    main_window.captures.refresh()
     target = tmp_path / "out.jsonl"
-    worker = main_window.export_to(target, "jsonl")
+    worker = main_window.transfer.export_to(target, "jsonl")
     qtbot.waitUntil(lambda: worker.is_done, timeout=10000)
     lines = target.read_bytes().splitlines()
     assert len(lines) == 5
     assert {json.loads(line)["id"] for line in lines} == {c.id for c in originals}
     store.clear()
-    main_window.refresh()
+    main_window.captures.refresh()
     assert main_window.model.rowCount() == 0
-    worker = main_window.import_from(target)
+    worker = main_window.transfer.import_from(target)
     qtbot.waitUntil(lambda: worker.is_done, timeout=10000)
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 5)
     assert store.get(originals[0].id) is not None
@@ -451,9 +449,9 @@ def test_ctrl_f_finds_in_the_json_tab_and_filters_elsewhere(
     store: Store,  # type: ignore[no-untyped-def]
 ) -> None:
     store.add(make_capture())
-    main_window.refresh()
-    main_window.select_row(0)
-    main_window.current_capture()
+    main_window.captures.refresh()
+    main_window.selection.select_row(0)
+    main_window.selection.current_capture()
     main_window.activateWindow()
     detail = main_window.detail
     detail.setCurrentWidget(detail.json)
@@ -471,7 +469,7 @@ def test_ctrl_f_finds_in_the_json_tab_and_filters_elsewhere(
 def test_listener_settings_validate_and_restart(qtbot, main_window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
 
-    dialog = ListenerSettingsDialog(main_window.listener_config, main_window)
+    dialog = ListenerSettingsDialog(main_window.listener.config, main_window)
     qtbot.addWidget(dialog)
     dialog.host.setText("0.0.0.0")
     assert dialog.warning.text() and "0.0.0.0" in (dialog.validate() or "")
@@ -483,9 +481,9 @@ def test_listener_settings_validate_and_restart(qtbot, main_window: MainWindow) 
     dialog.tls_cert.clear()
     dialog.port.setValue(0)
     config = dialog.config()
-    old_url = main_window.listener_url()
-    assert main_window.restart_listener(config)
-    assert main_window.listener_url() and main_window.listener_url() != old_url
+    old_url = main_window.listener.url()
+    assert main_window.listener.restart(config)
+    assert main_window.listener.url() and main_window.listener.url() != old_url
 
 
 def test_run_opens_the_window_and_closes_cleanly(
@@ -502,7 +500,7 @@ def test_run_opens_the_window_and_closes_cleanly(
     def close_window() -> None:
         windows = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         window = next(w for w in windows if w.isVisible())
-        seen["url"] = window.listener_url()
+        seen["url"] = window.listener.url()
         seen["keys"] = [k.name for k in window.keyring.keys()]
         window.close()
 
@@ -513,7 +511,7 @@ def test_run_opens_the_window_and_closes_cleanly(
             ListenerState.LISTENING,
             ListenerState.FAILED,
         ):
-            seen["pid"] = getattr(window.listener, "pid", None)
+            seen["pid"] = getattr(window.listener.handle, "pid", None)
             close_window()
         else:
             QTimer.singleShot(50, close_when_listening)
@@ -533,7 +531,7 @@ def test_follow_newest_does_not_reload_the_detail_pane_every_batch(
     main_window: MainWindow,
     store: Store,  # type: ignore[no-untyped-def]
 ) -> None:
-    main_window.act_follow.setChecked(True)
+    main_window.commands["captures.follow"].setChecked(True)
     loads: list[str | None] = []
     main_window.detail.capture_changed.connect(lambda c: loads.append(c.id if c else None))
     first = store.add(make_capture(entity_ref="FIRST"))
@@ -542,20 +540,22 @@ def test_follow_newest_does_not_reload_the_detail_pane_every_batch(
     assert loads == [first.id]
     # Live batches while the detail pane was loaded "just now": the selection follows every
     # batch at once, the detail pane waits for follow_detail_ms.
-    main_window.follow_detail_ms = 60_000
+    main_window.selection.follow_detail_ms = 60_000
     newest = first
     for i in range(5):
         newest = store.add(make_capture(entity_ref=f"NEXT-{i}"))
         main_window.model.flush()
-        assert main_window.selected_ids() == [newest.id]
+        assert main_window.selection.selected_ids() == [newest.id]
     qtbot.wait(100)
     assert loads == [first.id]
     # The user's own selection loads at once.
-    main_window.move_selection(1)
+    main_window.captures.move_selection(1)
     qtbot.waitUntil(lambda: len(loads) == 2)
-    assert main_window.act_follow.isChecked() is False
-    main_window.follow_detail_ms = 0
-    main_window.act_follow.setChecked(True)  # back to the top: the newest is shown again
+    assert main_window.commands["captures.follow"].isChecked() is False
+    main_window.selection.follow_detail_ms = 0
+    main_window.commands["captures.follow"].setChecked(
+        True
+    )  # back to the top: the newest is shown again
     extra = store.add(make_capture(entity_ref="LAST"))
     main_window.model.flush()
     qtbot.waitUntil(lambda: loads[-1] == extra.id)
@@ -569,7 +569,7 @@ def test_the_default_listener_is_a_child_process_that_closing_stops(
     main_window: MainWindow,
     rsa_key,  # type: ignore[no-untyped-def]
 ) -> None:
-    listener = main_window.listener
+    listener = main_window.listener.handle
     assert isinstance(listener, ListenerProcess)
     pid = listener.pid
     assert pid is not None and pid != os.getpid()
@@ -579,7 +579,7 @@ def test_the_default_listener_is_a_child_process_that_closing_stops(
     assert main_window.status_panel.rate() >= 0  # the capture reached the status area too
     main_window.close()
     assert process_gone(pid)
-    assert main_window.listener is None
+    assert main_window.listener.handle is None
 
 
 def test_the_in_process_listener_can_still_be_injected(
@@ -594,8 +594,8 @@ def test_the_in_process_listener_can_still_be_injected(
     )
     qtbot.addWidget(window)
     try:
-        assert isinstance(window.listener, Listener)  # no start_async: started at once
-        assert window.listener_url()
+        assert isinstance(window.listener.handle, Listener)  # no start_async: started at once
+        assert window.listener.url()
         body = event_body()
         post(window, body, signed_headers(rsa_key, body))
         qtbot.waitUntil(lambda: window.model.rowCount() == 1)
@@ -610,14 +610,14 @@ def test_a_listener_process_that_dies_is_reported_and_can_be_restarted(
 ) -> None:
     import signal
 
-    listener = main_window.listener
+    listener = main_window.listener.handle
     assert isinstance(listener, ListenerProcess) and listener.pid is not None
     os.kill(listener.pid, signal.SIGKILL)
     qtbot.waitUntil(
         lambda: main_window.status_panel.status.state is ListenerState.FAILED, timeout=20_000
     )
     assert "ended unexpectedly" in main_window.status_panel.health_text()
-    assert main_window.act_listen.text() == "Start listener"
-    main_window.act_listen.trigger()  # Ctrl+L, as the message says
+    assert main_window.commands["listener.toggle"].text() == "Start listener"
+    main_window.commands["listener.toggle"].trigger()  # Ctrl+L, as the message says
     wait_listening(qtbot, main_window)
-    assert main_window.listener_url()
+    assert main_window.listener.url()

@@ -97,6 +97,11 @@ class DetailPane(QTabWidget):
         )
         return index
 
+    def parts_without_find(self) -> tuple[QWidget, ...]:
+        """The tab bar and the tabs with no find of their own: there Ctrl+F may mean the
+        window's filter (the JSON and GraphQL tabs keep it for themselves)."""
+        return (self.tabBar(), self.summary, self.raw, self.headers, self.response)
+
     def focus_current(self) -> None:
         widget = self.currentWidget()
         target = widget.focusProxy() or widget

@@ -96,6 +96,10 @@ class EmptyState(QWidget):
         )
         self.send_button.setEnabled(bool(url))
 
+    def set_send_enabled(self, enabled: bool) -> None:
+        """Off while a test webhook is on its way (and whenever nothing listens)."""
+        self.send_button.setEnabled(enabled)
+
     def set_note(self, text: str, error: bool = False) -> None:
         self.note.setText(text)
         self.note.setStyleSheet("color: #dc2626;" if error else "")

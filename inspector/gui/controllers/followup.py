@@ -1,0 +1,217 @@
+"""GraphQL follow-ups: the GraphQL tab, its queries, and the Entity now column they fill.
+
+Where this reaches into the panel's internals (editor, splitter, profile combo, auto
+actions, API pool) it does so on purpose, until the panel offers public methods for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import QSplitter
+
+from inspector.core.capture import Capture
+from inspector.core.errors import InspectorError
+from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
+from inspector.core.queries import QueryTemplateError, template_for
+from inspector.core.store import CaptureRow
+from inspector.gui.commands import Command
+from inspector.gui.context import AppContext
+from inspector.gui.followup import entity_status
+from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
+from inspector.gui.widgets.graphql_panel import GraphQLPanel
+
+__all__ = ["FollowupController", "SavedEntityStatuses", "followup_entity_status"]
+
+# The GraphQL tab takes width from the table, but leaves it at least this much.
+MIN_TABLE_WIDTH = 480
+# Below this width the GraphQL tab stacks the editor above the result instead of beside it.
+GRAPHQL_SIDE_BY_SIDE_MIN = 900
+
+
+def followup_entity_status(run: FollowupRun, entity_type: str) -> str | None:
+    """The entity status a saved follow-up run found, for the Entity now column.
+
+    "error" when the run failed, "not found" when the template's root field came back null;
+    None for a hand-written query that did not fetch one entity's status.
+    """
+    if run.status is RunStatus.FAILED:
+        return "error"
+    data = run.result
+    if not isinstance(data, Mapping):
+        return "error" if run.errors else None
+    root = ""
+    with contextlib.suppress(QueryTemplateError):
+        root = template_for(entity_type).root_field if entity_type else ""
+    if root and root in data:
+        found = entity_status(root, data)
+        if found:
+            return found
+        return "error" if run.errors else "not found"
+    if len(data) == 1:
+        return entity_status(next(iter(data)), data)
+    return None
+
+
+class SavedEntityStatuses:
+    """The capture model's ``status_lookup``: "Entity now" for a page of rows from saved
+    follow-ups, in one history query. Made before the model (which asks at once)."""
+
+    def __init__(self, history: FollowupHistory) -> None:
+        self.history = history
+        self.closed = False
+
+    def __call__(self, rows: Sequence[CaptureRow]) -> dict[str, str]:
+        if self.closed or not rows:
+            return {}
+        try:
+            runs = self.history.latest_for_many(row.id for row in rows)
+        except InspectorError:
+            return {}
+        found: dict[str, str] = {}
+        for row in rows:
+            run = runs.get(row.id)
+            status = followup_entity_status(run, row.entity_type) if run is not None else None
+            if status:
+                found[row.id] = status
+        return found
+
+
+class FollowupController(QObject):
+    def __init__(self, ctx: AppContext, panel: GraphQLPanel, splitter: QSplitter) -> None:
+        super().__init__(ctx.window)
+        self.ctx = ctx
+        self.panel = panel
+        self._splitter = splitter
+        self._sizes_before: tuple[list[int], list[int]] | None = None
+        detail, model = ctx.selection.detail, ctx.selection.model
+        ctx.commands.register(
+            Command(
+                "graphql.focus",
+                "GraphQL follow-up",
+                self.focus_graphql,
+                tip="Ask Fluent's API about the selected capture's entity (Ctrl+G)",
+            ),
+            Command("graphql.run", "Run query\tCtrl+Enter", self.run_query),
+            Command(
+                "graphql.profiles",
+                "Connection profiles…",
+                lambda: panel.manage_profiles(),
+                icon="settings",
+                tip=(
+                    "Fluent accounts to query: base URL, client id, user "
+                    "(secrets go to the keyring)"
+                ),
+            ),
+        )
+        panel.auto_menu.setTitle("Auto follow-up")
+        panel.installEventFilter(self)
+        ctx.bridge.captures_added.connect(self._on_captures)
+        detail.currentChanged.connect(self._on_tab_changed)
+        detail.capture_changed.connect(panel.set_capture)
+        panel.entity_status_fetched.connect(model.set_entity_status)
+        panel.run_finished.connect(self._on_run_finished)
+
+    def _on_captures(self, captures: list[object]) -> None:
+        if self.ctx.closed:
+            return
+        for capture in captures:
+            if isinstance(capture, Capture):
+                self.panel.on_capture_added(capture)
+
+    def _on_run_finished(self, run: object) -> None:
+        if not isinstance(run, FollowupRun):
+            return
+        model = self.ctx.selection.model
+        row = model.row_of(run.capture_id)
+        entity_type = model.row_at(row).entity_type if row is not None else ""
+        status = followup_entity_status(run, entity_type)
+        if status:
+            model.set_entity_status(run.capture_id, status)
+
+    # -- the tab ------------------------------------------------------------------------
+    def focus_graphql(self) -> None:
+        """Switch to the GraphQL tab with the selected capture's query, cursor in the editor."""
+        detail = self.ctx.selection.detail
+        self.ctx.selection.current_capture()
+        detail.show()
+        if detail.currentIndex() == TAB_GRAPHQL:
+            self._widen()
+        else:
+            detail.setCurrentIndex(TAB_GRAPHQL)
+        self.panel.editor.setFocus()
+
+    def run_query(self) -> bool:
+        self.focus_graphql()
+        return self.panel.run()
+
+    def _on_tab_changed(self, index: int) -> None:
+        if index == TAB_GRAPHQL:
+            self._widen()
+        else:
+            self._unwiden()
+
+    def _widen(self) -> None:
+        """Give the GraphQL tab the width its toolbar needs (keeping the table usable), and
+        remember the sizes to go back to when another tab is chosen."""
+        sizes = self._splitter.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        want = self.panel.minimumSizeHint().width() + 2
+        if sizes[1] >= want:
+            return
+        detail = min(want, max(sizes[1], total - MIN_TABLE_WIDTH))
+        self._splitter.setSizes([total - detail, detail])
+        self._sizes_before = (sizes, self._splitter.sizes())
+
+    def _unwiden(self) -> None:
+        remembered, self._sizes_before = self._sizes_before, None
+        # Only when the user did not drag the splitter meanwhile: then their sizes stand.
+        if remembered is not None and self._splitter.sizes() == remembered[1]:
+            self._splitter.setSizes(remembered[0])
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.panel and event.type() == QEvent.Type.Resize:
+            self._fit()
+        return super().eventFilter(watched, event)
+
+    def _fit(self) -> None:
+        """Editor beside the result when the tab is wide, above it when narrow."""
+        panel = self.panel
+        splitter = panel.splitter
+        wide = panel.width() >= GRAPHQL_SIDE_BY_SIDE_MIN
+        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
+        if splitter.orientation() == wanted:
+            return
+        splitter.setOrientation(wanted)
+        extent = panel.width() if wide else panel.height()
+        splitter.setSizes(
+            [extent // 2, extent - extent // 2] if wide else [extent * 2 // 5, extent * 3 // 5]
+        )
+
+    # -- for the demo -------------------------------------------------------------------
+    def profile_name(self) -> str:
+        return self.panel.profile_combo.currentText()
+
+    def auto_types(self) -> tuple[str, ...]:
+        return tuple(t for t, a in self.panel.auto_actions.items() if a.isChecked())
+
+    def use_profile(self, name: str, *, fresh: bool = False) -> None:
+        """Select a profile; ``fresh`` drops its client first (new URL or credentials)."""
+        if fresh:
+            self.forget_client(name)
+            self.panel.reload_profiles(name)
+        else:
+            self.panel.set_profile(name)
+
+    def forget_client(self, name: str) -> None:
+        self.panel.api.discard(name)
+
+    def set_auto_types(self, types: Sequence[str]) -> None:
+        self.panel.set_auto_follow_up(types)
+
+    def shutdown(self) -> None:
+        self.panel.shutdown()

@@ -1,0 +1,136 @@
+"""Captures in and out of the store: export (JSON lines, HAR), import, and re-verification."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog
+
+from inspector.core.jobs import ImportResult, export_job, import_job, reverify_job
+from inspector.core.store import CaptureQuery
+from inspector.gui.commands import Command
+from inspector.gui.context import AppContext
+from inspector.gui.workers import Worker
+
+__all__ = ["TransferController"]
+
+
+class TransferController(QObject):
+    def __init__(self, ctx: AppContext, on_imported: Callable[[], None]) -> None:
+        super().__init__(ctx.window)
+        self.ctx = ctx
+        self._on_imported = on_imported
+        has_rows, selected = ctx.selection.has_rows, ctx.selection.has_selection
+        ctx.commands.register(
+            Command(
+                "transfer.reverify",
+                "Re-verify all",
+                self.reverify_all,
+                icon="refresh",
+                tip="Check every stored capture again with the current keys",
+                enabled=has_rows,
+            ),
+            Command(
+                "transfer.export",
+                "Export…",
+                self.export_shown,
+                icon="export",
+                tip="Export the captures the filter shows (JSON lines or HAR)",
+                enabled=has_rows,
+            ),
+            Command(
+                "transfer.export_selected",
+                "Export selected…",
+                self.export_selected,
+                icon="export",
+                enabled=selected,
+            ),
+            Command(
+                "transfer.import",
+                "Import…",
+                self.import_captures,
+                icon="import",
+                tip="Import captures from JSON lines or HAR",
+            ),
+        )
+
+    def reverify_all(self) -> Worker[int]:
+        selection = self.ctx.selection
+
+        def done(changed: int) -> None:
+            selection.model.refresh_rows()
+            selection.reload_detail()
+            self.ctx.notify(f"Re-verified all captures: {changed} verdict(s) changed", 5000)
+
+        return self.ctx.run_job(
+            "Re-verify signatures",
+            "Checking captures…",
+            reverify_job,
+            self.ctx.store,
+            self.ctx.keyring,
+            on_result=done,
+        )
+
+    def export_shown(self) -> Worker[int] | None:
+        return self._ask_export(self.ctx.selection.model.query, "Export captures")
+
+    def export_selected(self) -> Worker[int] | None:
+        ids = self.ctx.selection.selected_ids()
+        if not ids:
+            return None
+        return self._ask_export(CaptureQuery(ids=frozenset(ids)), "Export selected captures")
+
+    def _start_dir(self) -> str:
+        return self.ctx.settings.last_export_dir or str(Path.home())
+
+    def _ask_export(self, query: CaptureQuery, title: str) -> Worker[int] | None:
+        path, chosen = QFileDialog.getSaveFileName(
+            self.ctx.window,
+            title,
+            str(Path(self._start_dir()) / "captures.jsonl"),
+            "JSON lines (*.jsonl);;HAR (*.har)",
+        )
+        if not path:
+            return None
+        fmt = "har" if "HAR" in chosen or path.lower().endswith(".har") else "jsonl"
+        self.ctx.settings.last_export_dir = str(Path(path).parent)
+        return self.export_to(Path(path), fmt, query)
+
+    def export_to(self, path: Path, fmt: str, query: CaptureQuery | None = None) -> Worker[int]:
+        def done(count: int) -> None:
+            self.ctx.notify(f"Exported {count} capture(s) to {path}", 6000)
+
+        return self.ctx.run_job(
+            "Export",
+            f"Writing {path.name}…",
+            export_job,
+            self.ctx.store,
+            query if query is not None else self.ctx.selection.model.query,
+            path,
+            fmt,
+            on_result=done,
+        )
+
+    def import_captures(self) -> Worker[ImportResult] | None:
+        path, _ = QFileDialog.getOpenFileName(
+            self.ctx.window,
+            "Import captures",
+            self._start_dir(),
+            "Captures (*.jsonl *.json *.har *.ndjson);;All files (*)",
+        )
+        if not path:
+            return None
+        return self.import_from(Path(path))
+
+    def import_from(self, path: Path) -> Worker[ImportResult]:
+        def done(result: ImportResult) -> None:
+            self._on_imported()
+            skipped = result.read - result.added
+            note = f" ({skipped:,} already present)" if skipped else ""
+            self.ctx.notify(f"Imported {result.added:,} capture(s){note}", 6000)
+
+        return self.ctx.run_job(
+            "Import", f"Reading {path.name}…", import_job, self.ctx.store, path, on_result=done
+        )
