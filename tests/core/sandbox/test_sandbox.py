@@ -334,3 +334,10 @@ def test_unknown_scenario(sandbox: Sandbox) -> None:
     assert set(SCENARIOS) == {"order-lifecycle", "wms", "carrier", "retry-storm"}
     with pytest.raises(SandboxError, match="order-lifecycle"):
         sandbox.play("black-friday", "http://127.0.0.1:9/")
+
+
+def test_every_scenario_is_registered_with_a_one_line_description() -> None:
+    for name, entry in SCENARIOS.items():
+        assert entry.name == name
+        assert entry.description and "\n" not in entry.description
+        assert callable(entry.play)
