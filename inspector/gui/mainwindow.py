@@ -54,12 +54,13 @@ from PySide6.QtWidgets import (
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError, ListenerError
-from inspector.core.fluent_api import ApiRunner, ProfileStore
+from inspector.core.fluent.profiles import ProfileStore
+from inspector.core.fluent.queries import QueryTemplateError, template_for
+from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
 from inspector.core.listener_process import ListenerHandle, ListenerProcess
-from inspector.core.queries import QueryTemplateError, template_for
 from inspector.core.secrets import SecretStore
 from inspector.core.signatures import verify_headers
 from inspector.core.store import CaptureQuery, CaptureRow, Store

@@ -15,7 +15,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inspector.core.events import parse_event
-from inspector.core.fluent_api import ApiRunner, Profile, ProfileStore, RetryPolicy
+from inspector.core.fluent.profiles import Profile, ProfileStore
+from inspector.core.fluent.runner import ApiRunner
+from inspector.core.fluent.transport import RetryPolicy
 from inspector.core.followup_history import FollowupHistory, RunStatus
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore

@@ -18,7 +18,9 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from inspector.core.fluent_api import ApiRunner, ProfileStore, RetryPolicy
+from inspector.core.fluent.profiles import ProfileStore
+from inspector.core.fluent.runner import ApiRunner
+from inspector.core.fluent.transport import RetryPolicy
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import NO_KEYRING_REASON, SecretStore

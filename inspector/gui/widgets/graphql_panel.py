@@ -40,17 +40,18 @@ from PySide6.QtWidgets import (
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
-from inspector.core.fluent_api import (
-    ApiRunner,
-    GraphQLResult,
-    IntrospectionError,
-    Profile,
-    ProfileStore,
-    curl_command,
-    explain_error,
+from inspector.core.fluent.errors import IntrospectionError, explain_error
+from inspector.core.fluent.profiles import Profile, ProfileStore
+from inspector.core.fluent.queries import (
+    ENTITY_TYPES,
+    QueryTemplateError,
+    template_for,
+    variables_for,
 )
+from inspector.core.fluent.request import curl_command
+from inspector.core.fluent.result import GraphQLResult
+from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
-from inspector.core.queries import ENTITY_TYPES, QueryTemplateError, template_for, variables_for
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
 from inspector.gui.settings import Settings

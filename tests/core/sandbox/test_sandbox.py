@@ -23,9 +23,11 @@ from graphql import (
 
 from inspector.core.capture import Verdict
 from inspector.core.events import parse_event
-from inspector.core.fluent_api import Profile, SyncFluentClient
+from inspector.core.fluent.profiles import Profile
+from inspector.core.fluent.queries import template_for, variables_for
+from inspector.core.fluent.schema import bundled_schema
+from inspector.core.fluent.sync import SyncFluentClient
 from inspector.core.keys import load_public_key
-from inspector.core.queries import bundled_schema, template_for, variables_for
 from inspector.core.resources import resource_path
 from inspector.core.sandbox import (
     RETRY_SCHEDULE,
