@@ -99,7 +99,7 @@ from inspector.gui.settings import Settings
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL, DetailPane
 from inspector.gui.widgets.empty_state import EmptyState
 from inspector.gui.widgets.filter_bar import FilterBar
-from inspector.gui.widgets.graphql_panel import GraphQLPanel
+from inspector.gui.widgets.graphql.panel import GraphQLPanel
 from inspector.gui.widgets.keys_dialog import KeysDialog
 from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
 from inspector.gui.widgets.status_panel import StatusPanel
@@ -442,7 +442,6 @@ class MainWindow(QMainWindow):
         self.graphql = GraphQLPanel(
             self.profiles, self.secrets, self.history, self.api_runner, settings, self.detail
         )
-        self.graphql.setFocusProxy(self.graphql.editor)
         # In a scroll area, so the panel's toolbar does not set the width of every tab (and
         # squeeze the capture table) while another tab is shown.
         self.graphql_scroll = QScrollArea(self.detail)
@@ -763,10 +762,10 @@ class MainWindow(QMainWindow):
         keys.addAction(self.act_keys)
         keys.addAction(self.act_reverify)
         graphql = bar.addMenu("&GraphQL")
-        self.graphql.auto_menu.setTitle("Auto follow-up")
+        self.graphql.auto_follow_up_menu.setTitle("Auto follow-up")
         for a in (self.act_graphql, self.act_run_query, None, self.act_profiles):
             graphql.addSeparator() if a is None else graphql.addAction(a)
-        graphql.addMenu(self.graphql.auto_menu)
+        graphql.addMenu(self.graphql.auto_follow_up_menu)
         graphql.addSeparator()
         graphql.addAction(self.act_demo)
         self.graphql_menu = graphql
@@ -1149,7 +1148,7 @@ class MainWindow(QMainWindow):
             self._widen_for_graphql()
         else:
             self.detail.setCurrentIndex(TAB_GRAPHQL)
-        self.graphql.editor.setFocus()
+        self.graphql.focus_editor()
 
     def run_query(self) -> bool:
         self.focus_graphql()
@@ -1162,16 +1161,7 @@ class MainWindow(QMainWindow):
 
     def _fit_graphql(self) -> None:
         """Editor beside the result when the tab is wide, above it when narrow."""
-        splitter = self.graphql.splitter
-        wide = self.graphql.width() >= GRAPHQL_SIDE_BY_SIDE_MIN
-        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if splitter.orientation() == wanted:
-            return
-        splitter.setOrientation(wanted)
-        extent = self.graphql.width() if wide else self.graphql.height()
-        splitter.setSizes(
-            [extent // 2, extent - extent // 2] if wide else [extent * 2 // 5, extent * 3 // 5]
-        )
+        self.graphql.fit_layout(self.graphql.width() >= GRAPHQL_SIDE_BY_SIDE_MIN)
 
     # -- follow-ups ---------------------------------------------------------------------------
     def _saved_entity_statuses(self, rows: Sequence[CaptureRow]) -> dict[str, str]:
@@ -1230,8 +1220,8 @@ class MainWindow(QMainWindow):
         added_key = self._ensure_demo_key()
         if added_key:
             self._reload_listener_keys()
-        previous_profile = self.graphql.profile_combo.currentText()
-        chosen = tuple(t for t, a in self.graphql.auto_actions.items() if a.isChecked())
+        previous_profile = self.graphql.current_profile_name()
+        chosen = self.graphql.auto_follow_up_types()
         try:
             session = start_demo(
                 url.rstrip("/") + DEMO_PATH,
@@ -1248,7 +1238,7 @@ class MainWindow(QMainWindow):
         session.scenario.add_done_callback(lambda _future: self._emit_demo_progress())
         self._demo_restore = (previous_profile, None if chosen else chosen)
         # A new sandbox listens on a new port with new credentials: drop the old client.
-        self.graphql.api.discard(DEMO_PROFILE)
+        self.graphql.discard_client(DEMO_PROFILE)
         self.graphql.reload_profiles(DEMO_PROFILE)
         if not chosen:
             self.graphql.set_auto_follow_up(DEMO_AUTO_TYPES)
@@ -1323,7 +1313,7 @@ class MainWindow(QMainWindow):
                 if restore[1] is not None:
                     self.settings.graphql_auto_follow_up = restore[1]
         else:
-            self.graphql.api.discard(DEMO_PROFILE)
+            self.graphql.discard_client(DEMO_PROFILE)
             if restore is not None:
                 if restore[1] is not None:
                     self.graphql.set_auto_follow_up(restore[1])
