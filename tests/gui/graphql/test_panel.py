@@ -283,18 +283,20 @@ def test_server_error_is_shown_in_words(qtbot, panel: GraphQLPanel, sandbox: San
     assert no_message_boxes()
 
 
-def test_missing_profile_is_explained(
-    qtbot, data_dir: Path, secrets, history, runner, gui_settings: Settings
-) -> None:
+@pytest.fixture
+def panel_without_profiles(qtbot, data_dir: Path, secrets, history, runner, gui_settings):  # type: ignore[no-untyped-def]
     empty = ProfileStore(data_dir / "empty")
-    panel = make_panel(qtbot, empty, secrets, history, runner, gui_settings, wait_schema=False)
-    try:
-        panel.set_capture(make_capture(entity_type="ORDER"))
-        assert not panel.run()
-        assert "Add a connection profile" in panel.status_text
-        assert "No connection profile" in panel.schema_banner.note_label.text()
-    finally:
-        panel.shutdown()
+    widget = make_panel(qtbot, empty, secrets, history, runner, gui_settings, wait_schema=False)
+    yield widget
+    widget.shutdown()
+
+
+def test_missing_profile_is_explained(panel_without_profiles: GraphQLPanel) -> None:
+    panel = panel_without_profiles
+    panel.set_capture(make_capture(entity_type="ORDER"))
+    assert not panel.run()
+    assert "Add a connection profile" in panel.status_text
+    assert "No connection profile" in panel.schema_banner.note_label.text()
 
 
 def test_copy_as_curl_leaves_the_token_out(panel: GraphQLPanel, sandbox: Sandbox) -> None:
@@ -400,27 +402,23 @@ def test_refused_introspection_falls_back_to_the_bundled_schema_and_runs_work(
 
 
 def test_without_a_profile_the_bundled_schema_completes_and_validates(
-    qtbot, data_dir: Path, secrets, history, runner, gui_settings: Settings
+    qtbot, panel_without_profiles: GraphQLPanel
 ) -> None:
-    empty = ProfileStore(data_dir / "empty")
-    panel = make_panel(qtbot, empty, secrets, history, runner, gui_settings, wait_schema=False)
-    try:
-        banner = panel.schema_banner.source_label
-        qtbot.waitUntil(lambda: banner.text() != LOADING_SOURCE, timeout=10_000)
-        assert banner.text() == "schema: Fluent 23.10.1 (bundled) — your account may differ"
-        assert banner.isVisible()
-        editor = panel.editor
-        editor.setPlainText("{ ord")
-        editor.moveCursor(QTextCursor.MoveOperation.End)
-        context = editor.completion_items()
-        assert context.kind == "field" and context.parent_type == "Query"
-        assert "orders" in context.items
-        editor.setPlainText("{ orders { edges { node { status bogusField } } } }")
-        diagnostics = editor.validate_now()
-        assert len(diagnostics) == 1 and "bogusField" in diagnostics[0].message
-        assert panel.query.diagnostics_list.isVisible()
-    finally:
-        panel.shutdown()
+    panel = panel_without_profiles
+    banner = panel.schema_banner.source_label
+    qtbot.waitUntil(lambda: banner.text() != LOADING_SOURCE, timeout=10_000)
+    assert banner.text() == "schema: Fluent 23.10.1 (bundled) — your account may differ"
+    assert banner.isVisible()
+    editor = panel.editor
+    editor.setPlainText("{ ord")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    context = editor.completion_items()
+    assert context.kind == "field" and context.parent_type == "Query"
+    assert "orders" in context.items
+    editor.setPlainText("{ orders { edges { node { status bogusField } } } }")
+    diagnostics = editor.validate_now()
+    assert len(diagnostics) == 1 and "bogusField" in diagnostics[0].message
+    assert panel.query.diagnostics_list.isVisible()
 
 
 def test_the_live_schema_replaces_the_bundled_one_when_it_arrives(
