@@ -179,7 +179,7 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     )
     window.followup.focus_graphql()
     assert window.detail.currentIndex() == TAB_GRAPHQL
-    wait_until(app, lambda: "Schema of" in window.graphql.schema_note.text(), "the schema")
+    wait_until(app, lambda: window.graphql.schema_source.is_live, "the schema")
     done: list[object] = []
     window.graphql.run_finished.connect(done.append)
     assert window.graphql.run()

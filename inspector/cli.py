@@ -201,7 +201,7 @@ def _scenario_list() -> str:
     from inspector.core.sandbox import SCENARIOS
 
     width = max(len(name) for name in SCENARIOS)
-    lines = [f"  {name:<{width}}  {text}" for name, text in SCENARIOS.items()]
+    lines = [f"  {name:<{width}}  {s.description}" for name, s in SCENARIOS.items()]
     return "scenarios (--scenario NAME):\n" + "\n".join(lines)
 
 
@@ -620,7 +620,8 @@ def _secret_from(env: str, prompt: str) -> str:
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from inspector.core.fluent_api import ENV_CLIENT_SECRET, ENV_PASSWORD, Profile, ProfileStore
+    from inspector.core.fluent.client import ENV_CLIENT_SECRET, ENV_PASSWORD
+    from inspector.core.fluent.profiles import Profile, ProfileStore
     from inspector.core.secrets import SecretStore
 
     store = ProfileStore(_data_dir(args))
@@ -671,8 +672,10 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 
 def cmd_follow_up(args: argparse.Namespace) -> int:
-    from inspector.core.fluent_api import FluentApiError, ProfileStore, SyncFluentClient
-    from inspector.core.queries import template_for, variables_for
+    from inspector.core.fluent.errors import FluentApiError
+    from inspector.core.fluent.profiles import ProfileStore
+    from inspector.core.fluent.queries import template_for, variables_for
+    from inspector.core.fluent.sync import SyncFluentClient
     from inspector.core.secrets import SecretStore
     from inspector.core.store import Store
 
@@ -724,7 +727,7 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from inspector.core.fluent_api import Profile, ProfileStore
+    from inspector.core.fluent.profiles import Profile, ProfileStore
     from inspector.core.sandbox import Sandbox
 
     sandbox = Sandbox(args.port).start()

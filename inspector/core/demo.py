@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from inspector.core.errors import InspectorError, KeyRingError
-from inspector.core.fluent_api import Profile, ProfileStore
+from inspector.core.fluent.profiles import Profile, ProfileStore
 from inspector.core.keys import KeyRing
 from inspector.core.resources import resource_path
 from inspector.core.sandbox import Delivery, Sandbox

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from inspector.core.errors import InspectorError
-from inspector.core.fluent_api import GraphQLResult
+from inspector.core.fluent.result import GraphQLResult
 
 __all__ = [
     "HISTORY_FILENAME",

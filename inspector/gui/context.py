@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QMainWindow, QMessageBox, QProgressDialog
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
-from inspector.core.fluent_api import ApiRunner, ProfileStore
+from inspector.core.fluent.profiles import ProfileStore
+from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
 from inspector.core.secrets import SecretStore

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.errors import InspectorError
-from inspector.core.fluent_api import ApiRunner, ProfileStore
+from inspector.core.fluent.profiles import ProfileStore
+from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
@@ -69,7 +70,7 @@ from inspector.gui.widgets.capture_table_view import CaptureTableView
 from inspector.gui.widgets.detail_pane import DetailPane
 from inspector.gui.widgets.empty_state import EmptyState
 from inspector.gui.widgets.filter_bar import FilterBar
-from inspector.gui.widgets.graphql_panel import GraphQLPanel
+from inspector.gui.widgets.graphql.panel import GraphQLPanel
 from inspector.gui.widgets.status_panel import StatusPanel
 
 __all__ = ["COLUMNS", "ListenerFactory", "MainWindow"]
@@ -199,7 +200,6 @@ class MainWindow(QMainWindow):
         self.graphql = GraphQLPanel(
             self.profiles, self.secrets, self.history, self.api_runner, self.settings, self.detail
         )
-        self.graphql.setFocusProxy(self.graphql.editor)
         # In a scroll area, so the panel's toolbar does not set the width of every tab (and
         # squeeze the capture table) while another tab is shown.
         self.graphql_scroll = QScrollArea(self.detail)
@@ -268,7 +268,7 @@ class MainWindow(QMainWindow):
 
     def _make_menus_and_toolbar(self) -> None:
         menus = self.commands.build_menu_bar(
-            self.menuBar(), menus={"auto_follow_up": self.graphql.auto_menu}
+            self.menuBar(), menus={"auto_follow_up": self.graphql.auto_follow_up_menu}
         )
         self.graphql_menu = menus["GraphQL"]
         toolbar = QToolBar("Main", self)

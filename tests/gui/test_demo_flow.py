@@ -145,11 +145,11 @@ def test_start_demo_then_follow_up_shows_the_order_now(qtbot, window: MainWindow
         _press(qtbot, window, panel.editor, Qt.Key.Key_Return)
     run = blocker.args[0]
     assert run is not None and run.status is RunStatus.OK
-    document = panel.result_view.model.document
+    document = panel.results.result_view.model.document
     assert document["data"]["orderById"]["status"] == "COMPLETE"
     assert document["data"]["orderById"]["ref"] == model.row_at(created).entity_ref
-    assert panel.result_view.model.rowCount() > 0
-    assert "COMPLETE" in panel.raw_view.shown_text
+    assert panel.results.result_view.model.rowCount() > 0
+    assert "COMPLETE" in panel.results.raw_view.shown_text
     assert "HTTP 200" in panel.status_text
     assert _entity_now(window, "OrderCreated") == "COMPLETE"
 

@@ -18,14 +18,16 @@ import keyring.backend
 import keyring.backends.fail
 import pytest
 
-from inspector.core.fluent_api import ApiRunner, ProfileStore, RetryPolicy
+from inspector.core.fluent.profiles import ProfileStore
+from inspector.core.fluent.runner import ApiRunner
+from inspector.core.fluent.transport import RetryPolicy
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import NO_KEYRING_REASON, SecretStore
 from inspector.gui.errors import setup_file_logging
 from inspector.gui.followup import FollowupRunner
 from inspector.gui.settings import Settings
-from inspector.gui.widgets.graphql_panel import GraphQLPanel
+from inspector.gui.widgets.graphql.panel import GraphQLPanel
 from inspector.gui.widgets.profile_dialog import ProfileDialog
 from tests.support.captures import make_capture
 from tests.support.keyring_double import MemoryKeyring
@@ -121,7 +123,7 @@ def test_no_secret_or_token_reaches_disk(
             )
             panel = GraphQLPanel(profiles, secrets, history, runner, gui_settings, api=api)
             qtbot.addWidget(panel)
-            qtbot.waitUntil(lambda: "leaky" in panel._schemas, timeout=10_000)
+            qtbot.waitUntil(lambda: panel.schema_source.answered("leaky"), timeout=10_000)
             assert panel.editor.schema is not None
 
             order_id = next(iter(sandbox.data.orders))

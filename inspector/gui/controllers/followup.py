@@ -9,19 +9,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QSplitter
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
+from inspector.core.fluent.queries import QueryTemplateError, template_for
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
-from inspector.core.queries import QueryTemplateError, template_for
 from inspector.core.store import CaptureRow
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
 from inspector.gui.followup import entity_status
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
-from inspector.gui.widgets.graphql_panel import GraphQLPanel
+from inspector.gui.widgets.graphql.panel import GraphQLPanel
 
 __all__ = ["FollowupController", "SavedEntityStatuses", "followup_entity_status"]
 
@@ -106,7 +106,7 @@ class FollowupController(QObject):
                 ),
             ),
         )
-        panel.auto_menu.setTitle("Auto follow-up")
+        panel.auto_follow_up_menu.setTitle("Auto follow-up")
         panel.installEventFilter(self)
         ctx.bridge.captures_added.connect(self._on_captures)
         detail.currentChanged.connect(self._on_tab_changed)
@@ -141,7 +141,7 @@ class FollowupController(QObject):
             self._widen()
         else:
             detail.setCurrentIndex(TAB_GRAPHQL)
-        self.panel.editor.setFocus()
+        self.panel.focus_editor()
 
     def run_query(self) -> bool:
         self.focus_graphql()
@@ -180,24 +180,14 @@ class FollowupController(QObject):
 
     def _fit(self) -> None:
         """Editor beside the result when the tab is wide, above it when narrow."""
-        panel = self.panel
-        splitter = panel.splitter
-        wide = panel.width() >= GRAPHQL_SIDE_BY_SIDE_MIN
-        wanted = Qt.Orientation.Horizontal if wide else Qt.Orientation.Vertical
-        if splitter.orientation() == wanted:
-            return
-        splitter.setOrientation(wanted)
-        extent = panel.width() if wide else panel.height()
-        splitter.setSizes(
-            [extent // 2, extent - extent // 2] if wide else [extent * 2 // 5, extent * 3 // 5]
-        )
+        self.panel.fit_layout(self.panel.width() >= GRAPHQL_SIDE_BY_SIDE_MIN)
 
     # -- for the demo -------------------------------------------------------------------
     def profile_name(self) -> str:
-        return self.panel.profile_combo.currentText()
+        return self.panel.current_profile_name()
 
     def auto_types(self) -> tuple[str, ...]:
-        return tuple(t for t, a in self.panel.auto_actions.items() if a.isChecked())
+        return self.panel.auto_follow_up_types()
 
     def use_profile(self, name: str, *, fresh: bool = False) -> None:
         """Select a profile; ``fresh`` drops its client first (new URL or credentials)."""
@@ -208,7 +198,7 @@ class FollowupController(QObject):
             self.panel.set_profile(name)
 
     def forget_client(self, name: str) -> None:
-        self.panel.api.discard(name)
+        self.panel.discard_client(name)
 
     def set_auto_types(self, types: Sequence[str]) -> None:
         self.panel.set_auto_follow_up(types)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.errors import InspectorError
-from inspector.core.fluent_api import Profile, ProfileStore
+from inspector.core.fluent.profiles import Profile, ProfileStore
 from inspector.core.secrets import SecretStore
 
 __all__ = ["ProfileDialog"]

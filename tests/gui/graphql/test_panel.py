@@ -10,19 +10,25 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from graphql import GraphQLSchema
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from inspector.core.demo import start_demo
 from inspector.core.events import parse_event
-from inspector.core.fluent_api import ApiRunner, Profile, ProfileStore, RetryPolicy
+from inspector.core.fluent.profiles import Profile, ProfileStore
+from inspector.core.fluent.runner import ApiRunner
+from inspector.core.fluent.schema import BUNDLED_SCHEMA_LABEL, bundled_schema
+from inspector.core.fluent.transport import RetryPolicy
 from inspector.core.followup_history import FollowupHistory, RunStatus
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
+from inspector.gui import followup as followup_module
 from inspector.gui.followup import FollowupRunner
 from inspector.gui.settings import Settings
-from inspector.gui.widgets.graphql_panel import GraphQLPanel
+from inspector.gui.widgets.graphql.panel import GraphQLPanel
+from inspector.gui.widgets.graphql.schema import BUNDLED_SOURCE, LOADING_SOURCE
 from tests.support.captures import make_capture
 from tests.support.keyring_double import MemoryKeyring
 
@@ -81,7 +87,7 @@ def make_panel(qtbot, profiles, secrets, history, runner, settings, *, wait_sche
     qtbot.waitExposed(panel)
     if wait_schema:
         # Introspection goes to /graphql too: let it finish before tests provoke faults there.
-        qtbot.waitUntil(lambda: "sb" in panel._schemas, timeout=10_000)
+        qtbot.waitUntil(lambda: panel.schema_source.answered("sb"), timeout=10_000)
     return panel
 
 
@@ -115,9 +121,9 @@ def test_prefill_from_an_order_capture(panel: GraphQLPanel) -> None:
     capture = make_capture(entity_type="ORDER", entity_id="777", entity_ref="HD_777")
     panel.set_capture(capture)
     assert "orderById" in panel.editor.toPlainText()
-    assert json.loads(panel.variables_edit.toPlainText()) == {"id": "777"}
+    assert json.loads(panel.query.variables_edit.toPlainText()) == {"id": "777"}
     assert "OrderFollowUp" in panel.context_note.text()
-    assert panel.variables_note.property("valid") is True
+    assert panel.query.variables_note.property("valid") is True
 
 
 def test_prefill_catalogue_scoped_entity(panel: GraphQLPanel) -> None:
@@ -129,7 +135,7 @@ def test_prefill_catalogue_scoped_entity(panel: GraphQLPanel) -> None:
     )
     panel.set_capture(capture)
     assert "inventoryPosition" in panel.editor.toPlainText()
-    assert json.loads(panel.variables_edit.toPlainText()) == {
+    assert json.loads(panel.query.variables_edit.toPlainText()) == {
         "ref": "TEE-BLK-M:DC_MELBOURNE",
         "catalogueRef": "DEFAULT:1",
     }
@@ -144,8 +150,8 @@ def test_capture_without_event_asks_for_a_handwritten_query(panel: GraphQLPanel)
 
 def test_invalid_variables_are_flagged_and_block_the_run(panel: GraphQLPanel) -> None:
     panel.set_capture(make_capture(entity_type="ORDER"))
-    panel.variables_edit.setPlainText('{"id": ')
-    assert panel.variables_note.property("valid") is False
+    panel.query.variables_edit.setPlainText('{"id": ')
+    assert panel.query.variables_note.property("valid") is False
     assert not panel.run()
     assert "not valid JSON" in panel.status_text
     assert not panel.busy
@@ -162,15 +168,15 @@ def test_run_against_the_sandbox_saves_history_and_reruns(
     run = run_and_wait(qtbot, panel)
 
     assert run is not None and run.status is RunStatus.OK
-    document = panel.result_view.model.document
+    document = panel.results.result_view.model.document
     assert isinstance(document, dict)
     assert document["data"]["orderById"]["status"] == "COMPLETE"
-    assert panel.result_view.model.rowCount() > 0
+    assert panel.results.result_view.model.rowCount() > 0
     assert "HTTP 200" in panel.status_text and " ms" in panel.status_text
-    assert "COMPLETE" in panel.raw_view.shown_text
+    assert "COMPLETE" in panel.results.raw_view.shown_text
     assert [r.id for r in history.list_for(capture.id)] == [run.id]
-    assert panel.history_tree.topLevelItemCount() == 1
-    assert panel.tabs.tabText(2) == "History (1)"
+    assert panel.history_view.tree.topLevelItemCount() == 1
+    assert panel.results.tabs.tabText(2) == "History (1)"
 
     panel.resize(1280, 760)
     qtbot.wait(50)
@@ -178,14 +184,14 @@ def test_run_against_the_sandbox_saves_history_and_reruns(
 
     # Re-run from history: edit the query first, then load the saved one back and run it.
     panel.editor.setPlainText("{ me { id } }")
-    item = panel.history_tree.topLevelItem(0)
-    panel.history_tree.setCurrentItem(item)
+    item = panel.history_view.tree.topLevelItem(0)
+    panel.history_view.tree.setCurrentItem(item)
     with qtbot.waitSignal(panel.run_finished, timeout=15_000) as blocker:
         assert panel.run_again()
     assert "orderById" in panel.editor.toPlainText()
     assert blocker.args[0].status is RunStatus.OK
     assert len(history.list_for(capture.id)) == 2
-    assert panel.history_tree.topLevelItemCount() == 2
+    assert panel.history_view.tree.topLevelItemCount() == 2
 
 
 def test_ctrl_enter_runs(qtbot, panel: GraphQLPanel, sandbox: Sandbox) -> None:
@@ -204,9 +210,9 @@ def test_selecting_a_capture_shows_its_last_saved_run(
     panel.set_capture(capture)
     run_and_wait(qtbot, panel)
     panel.set_capture(make_capture(entity_type="ORDER", entity_id="0"))
-    assert panel.result_view.model.document is None
+    assert panel.results.result_view.model.document is None
     panel.set_capture(capture)
-    assert panel.result_view.model.document["data"]["orderById"]["status"] == "COMPLETE"
+    assert panel.results.result_view.model.document["data"]["orderById"]["status"] == "COMPLETE"
     assert "Last saved run" in panel.status_text
 
 
@@ -218,17 +224,18 @@ def test_cancel_returns_to_idle_without_result(
     sandbox.delay_next(5)
     arrived = sandbox.arrived.get("/graphql", 0)
     assert panel.run()
-    assert panel.busy and panel.cancel_button.isEnabled() and not panel.run_button.isEnabled()
-    assert panel.busy_bar.isVisible()
+    controls = panel.controls
+    assert panel.busy and controls.cancel_button.isEnabled() and not controls.run_button.isEnabled()
+    assert panel.controls.busy_bar.isVisible()
     qtbot.waitUntil(lambda: sandbox.arrived.get("/graphql", 0) > arrived, timeout=10_000)
     with qtbot.waitSignal(panel.run_finished, timeout=5_000) as blocker:
-        panel.cancel_button.click()
+        panel.controls.cancel_button.click()
     assert blocker.args == [None]
     assert not panel.busy
-    assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
-    assert not panel.busy_bar.isVisible()
+    assert panel.controls.run_button.isEnabled() and not panel.controls.cancel_button.isEnabled()
+    assert not panel.controls.busy_bar.isVisible()
     assert "Cancelled" in panel.status_text
-    assert panel.result_view.model.document is None
+    assert panel.results.result_view.model.document is None
     assert history.list_for(capture.id) == []
 
 
@@ -239,14 +246,14 @@ def test_permission_error_shows_partial_data_and_explains_c0020e(
     panel.set_capture(make_capture(entity_type="ORDER", entity_id=first_order_id(sandbox)))
     run = run_and_wait(qtbot, panel)
     assert run.status is RunStatus.PARTIAL
-    data = panel.result_view.model.document
+    data = panel.results.result_view.model.document
     assert data["data"]["orderById"]["status"] == "COMPLETE"
     assert data["data"]["orderById"]["customer"] is None
     assert "CUSTOMER_VIEW" in json.dumps(data["errors"])
     assert "partial data" in panel.status_text and "HTTP 200" in panel.status_text
-    explanations = panel.errors_label.text()
+    explanations = panel.results.errors_label.text()
     panel.grab().save("/tmp/graphql_panel_errors.png")
-    assert panel.errors_label.isVisible()
+    assert panel.results.errors_label.isVisible()
     assert "C0020E" in explanations and "permission" in explanations
     assert no_message_boxes()
 
@@ -261,7 +268,7 @@ def test_unauthorized_is_shown_in_words(
     assert run.status is RunStatus.FAILED
     assert "rejected" in panel.status_text and "HTTP 401" in panel.status_text
     assert "Traceback" not in panel.status_text
-    assert panel.result_view.model.document is None
+    assert panel.results.result_view.model.document is None
     assert history.list_for(capture.id)[0].message == panel.status_text
     assert no_message_boxes()
     assert not panel.busy
@@ -277,18 +284,20 @@ def test_server_error_is_shown_in_words(qtbot, panel: GraphQLPanel, sandbox: San
     assert no_message_boxes()
 
 
-def test_missing_profile_is_explained(
-    qtbot, data_dir: Path, secrets, history, runner, gui_settings: Settings
-) -> None:
+@pytest.fixture
+def panel_without_profiles(qtbot, data_dir: Path, secrets, history, runner, gui_settings):  # type: ignore[no-untyped-def]
     empty = ProfileStore(data_dir / "empty")
-    panel = make_panel(qtbot, empty, secrets, history, runner, gui_settings, wait_schema=False)
-    try:
-        panel.set_capture(make_capture(entity_type="ORDER"))
-        assert not panel.run()
-        assert "Add a connection profile" in panel.status_text
-        assert "No connection profile" in panel.schema_note.text()
-    finally:
-        panel.shutdown()
+    widget = make_panel(qtbot, empty, secrets, history, runner, gui_settings, wait_schema=False)
+    yield widget
+    widget.shutdown()
+
+
+def test_missing_profile_is_explained(panel_without_profiles: GraphQLPanel) -> None:
+    panel = panel_without_profiles
+    panel.set_capture(make_capture(entity_type="ORDER"))
+    assert not panel.run()
+    assert "Add a connection profile" in panel.status_text
+    assert "No connection profile" in panel.schema_banner.note_label.text()
 
 
 def test_copy_as_curl_leaves_the_token_out(panel: GraphQLPanel, sandbox: Sandbox) -> None:
@@ -354,12 +363,12 @@ def test_validation_marks_an_unknown_field(qtbot, panel: GraphQLPanel) -> None:
     assert "bogusField" in diagnostics[0].message
     start = text.index("bogusField")
     assert editor.marked_ranges() == [(start, start + len("bogusField"))]
-    assert panel.diagnostics_list.isVisible()
-    assert panel.diagnostics_list.item(0).text().startswith("4:5 ")
+    assert panel.query.diagnostics_list.isVisible()
+    assert panel.query.diagnostics_list.item(0).text().startswith("4:5 ")
     editor.setPlainText(text.replace("bogusField", "ref"))
     assert editor.validate_now() == []
     assert editor.marked_ranges() == []
-    assert not panel.diagnostics_list.isVisible()
+    assert not panel.query.diagnostics_list.isVisible()
 
 
 def test_syntax_errors_are_marked_without_a_schema(panel: GraphQLPanel) -> None:
@@ -369,23 +378,101 @@ def test_syntax_errors_are_marked_without_a_schema(panel: GraphQLPanel) -> None:
     assert diagnostics and "Syntax Error" in diagnostics[0].message
 
 
-def test_refused_introspection_turns_completion_off_but_runs_work(
+def test_refused_introspection_falls_back_to_the_bundled_schema_and_runs_work(
     qtbot, sandbox: Sandbox, profiles, secrets, history, runner, gui_settings: Settings
 ) -> None:
     sandbox.refuse_introspection = True
     panel = make_panel(qtbot, profiles, secrets, history, runner, gui_settings)
     try:
-        assert panel.editor.schema is None
-        note = panel.schema_note.text()
-        assert (
-            "refuses schema introspection" in note and "completion and validation are off" in note
-        )
+        qtbot.waitUntil(lambda: panel.schema_source.label == BUNDLED_SOURCE, timeout=10_000)
+        assert panel.editor.schema is bundled_schema()
+        assert panel.schema_banner.source_label.text() == BUNDLED_SOURCE
+        note = panel.schema_banner.note_label.text()
+        assert "refuses schema introspection" in note and BUNDLED_SCHEMA_LABEL in note
+        panel.editor.setPlainText("{ carr")
+        panel.editor.moveCursor(QTextCursor.MoveOperation.End)
+        assert "carriers" in panel.editor.completion_items().items
         panel.set_capture(make_capture(entity_type="ORDER", entity_id=first_order_id(sandbox)))
-        assert panel.editor.completion_items().items == ()
         run = run_and_wait(qtbot, panel)
         assert run.status is RunStatus.OK
     finally:
         panel.shutdown()
+
+
+# ------------------------------------------------------------------------------ bundled schema
+
+
+def test_without_a_profile_the_bundled_schema_completes_and_validates(
+    qtbot, panel_without_profiles: GraphQLPanel
+) -> None:
+    panel = panel_without_profiles
+    banner = panel.schema_banner.source_label
+    qtbot.waitUntil(lambda: banner.text() != LOADING_SOURCE, timeout=10_000)
+    assert banner.text() == "schema: Fluent 23.10.1 (bundled) — your account may differ"
+    assert banner.isVisible()
+    editor = panel.editor
+    editor.setPlainText("{ ord")
+    editor.moveCursor(QTextCursor.MoveOperation.End)
+    context = editor.completion_items()
+    assert context.kind == "field" and context.parent_type == "Query"
+    assert "orders" in context.items
+    editor.setPlainText("{ orders { edges { node { status bogusField } } } }")
+    diagnostics = editor.validate_now()
+    assert len(diagnostics) == 1 and "bogusField" in diagnostics[0].message
+    assert panel.query.diagnostics_list.isVisible()
+
+
+def test_the_live_schema_replaces_the_bundled_one_when_it_arrives(
+    qtbot, sandbox: Sandbox, profiles, secrets, history, runner, gui_settings: Settings
+) -> None:
+    sandbox.delay_next(4)  # holds the introspection answer back
+    changes: list[str] = []
+    panel = make_panel(qtbot, profiles, secrets, history, runner, gui_settings, wait_schema=False)
+    panel.schema_changed.connect(changes.append)
+    try:
+        banner = panel.schema_banner.source_label
+        qtbot.waitUntil(lambda: banner.text() == BUNDLED_SOURCE, timeout=10_000)
+        assert not panel.schema_source.answered("sb")
+        assert "Loading the schema of sb" in panel.schema_banner.note_label.text()
+        query = "{ carriers(first: 1) { edges { node { id } } } }"
+        panel.editor.setPlainText(query)
+        assert panel.editor.validate_now() == []  # a real Fluent field: fine by the bundled schema
+
+        qtbot.waitUntil(lambda: panel.schema_source.answered("sb"), timeout=15_000)
+        assert banner.text() == "schema: live from sb"
+        assert changes[-1] == "schema: live from sb"
+        live = panel.editor.schema
+        assert live is not None and live is not bundled_schema()
+        # The sandbox account has no 'carriers': the live schema, not the bundled one, decides.
+        assert "carriers" in panel.editor.validate_now()[0].message
+        panel.editor.setPlainText("{ carr")
+        panel.editor.moveCursor(QTextCursor.MoveOperation.End)
+        offered = panel.editor.completion_items().items
+        assert "carrierById" in offered and "carriers" not in offered
+    finally:
+        panel.shutdown()
+
+
+def test_the_bundled_schema_is_built_off_the_gui_thread(
+    qtbot, data_dir: Path, secrets, runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built_on: list[threading.Thread] = []
+    real = followup_module.bundled_schema
+
+    def recording() -> GraphQLSchema:
+        built_on.append(threading.current_thread())
+        return real()
+
+    monkeypatch.setattr(followup_module, "bundled_schema", recording)
+    api = FollowupRunner(runner, secrets, data_dir)
+    try:
+        with qtbot.waitSignal(api.schema_ready, timeout=10_000) as blocker:
+            ticket = api.load_bundled_schema()
+        assert blocker.args[:2] == [ticket, BUNDLED_SCHEMA_LABEL]
+        assert blocker.args[2] is real()
+        assert built_on and built_on[0] is not threading.main_thread()
+    finally:
+        api.close()
 
 
 # ------------------------------------------------------------------------------ auto follow-up
@@ -436,7 +523,7 @@ def test_auto_follow_up_of_the_selected_capture_refreshes_history(
     panel.set_capture(capture)
     with qtbot.waitSignal(panel.auto.run_saved, timeout=15_000):
         panel.on_capture_added(capture)
-    assert panel.history_tree.topLevelItemCount() == 1
+    assert panel.history_view.tree.topLevelItemCount() == 1
 
 
 # ------------------------------------------------------------------------------ demo
@@ -497,7 +584,7 @@ def test_start_demo_plays_into_the_listener_and_the_panel_queries_it(
         )
         try:
             panel.reload_profiles("demo")
-            qtbot.waitUntil(lambda: "demo" in panel._schemas, timeout=10_000)
+            qtbot.waitUntil(lambda: panel.schema_source.answered("demo"), timeout=10_000)
             event = parse_event(bodies[-1])
             assert event is not None
             capture = make_capture(body=bodies[-1])
@@ -528,10 +615,10 @@ def test_manage_profiles_adds_a_profile_and_the_combo_follows(
     dialog.client_secret_edit.setText(SECRET)
     dialog.password_edit.setText(PASSWORD)
     assert dialog.save(), dialog.message.text()
-    assert panel.profile_combo.currentText() == "second"
+    assert panel.profile_bar.combo.currentText() == "second"
     assert panel.profiles.get("second").base_url == sandbox.base_url
     assert secrets.get("second", "password") == PASSWORD
-    qtbot.waitUntil(lambda: "second" in panel._schemas, timeout=10_000)
+    qtbot.waitUntil(lambda: panel.schema_source.answered("second"), timeout=10_000)
     assert panel.editor.schema is not None
     dialog.close()
 

@@ -23,9 +23,11 @@ from graphql import (
 
 from inspector.core.capture import Verdict
 from inspector.core.events import parse_event
-from inspector.core.fluent_api import Profile, SyncFluentClient
+from inspector.core.fluent.profiles import Profile
+from inspector.core.fluent.queries import template_for, variables_for
+from inspector.core.fluent.schema import bundled_schema
+from inspector.core.fluent.sync import SyncFluentClient
 from inspector.core.keys import load_public_key
-from inspector.core.queries import bundled_schema, template_for, variables_for
 from inspector.core.resources import resource_path
 from inspector.core.sandbox import (
     RETRY_SCHEDULE,
@@ -334,3 +336,10 @@ def test_unknown_scenario(sandbox: Sandbox) -> None:
     assert set(SCENARIOS) == {"order-lifecycle", "wms", "carrier", "retry-storm"}
     with pytest.raises(SandboxError, match="order-lifecycle"):
         sandbox.play("black-friday", "http://127.0.0.1:9/")
+
+
+def test_every_scenario_is_registered_with_a_one_line_description() -> None:
+    for name, entry in SCENARIOS.items():
+        assert entry.name == name
+        assert entry.description and "\n" not in entry.description
+        assert callable(entry.play)

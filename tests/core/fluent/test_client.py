@@ -12,25 +12,24 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inspector.core.fluent_api import (
-    ApiRunner,
+from inspector.core.fluent.client import FluentClient
+from inspector.core.fluent.errors import (
     ApiTimeoutError,
     AuthError,
-    ClientPool,
-    FluentClient,
     GraphQLError,
     HttpStatusError,
     IntrospectionError,
     NetworkError,
-    Profile,
     ProfileError,
-    ProfileStore,
-    RetryPolicy,
-    SyncFluentClient,
-    curl_command,
     explain_error,
 )
-from inspector.core.queries import schema_from_introspection, template_for
+from inspector.core.fluent.profiles import Profile, ProfileStore
+from inspector.core.fluent.queries import template_for
+from inspector.core.fluent.request import curl_command
+from inspector.core.fluent.runner import ApiRunner, ClientPool
+from inspector.core.fluent.schema import schema_from_introspection
+from inspector.core.fluent.sync import SyncFluentClient
+from inspector.core.fluent.transport import RetryPolicy
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
 from tests.support.keyring_double import MemoryKeyring

@@ -6,16 +6,18 @@ import pytest
 from graphql import GraphQLSchema, OperationDefinitionNode, parse, validate
 
 from inspector.core.events import EventSummary
-from inspector.core.queries import (
+from inspector.core.fluent.queries import (
     ENTITY_TYPES,
     Lookup,
     QueryTemplateError,
-    bundled_schema,
-    bundled_schema_introspection,
     normalize_entity_type,
-    schema_from_introspection,
     template_for,
     variables_for,
+)
+from inspector.core.fluent.schema import (
+    bundled_schema,
+    bundled_schema_introspection,
+    schema_from_introspection,
 )
 from inspector.core.sandbox import sandbox_schema
 

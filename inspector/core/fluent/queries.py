@@ -1,4 +1,4 @@
-"""Follow-up GraphQL queries per Fluent entity type, and schema helpers for validating them.
+"""Follow-up GraphQL queries per Fluent entity type (schemas live in :mod:`.schema`).
 
 Lightweight webhooks carry ids and refs only; each template fetches what a developer needs
 first (status, refs, dates, attributes, key relations with a first page). The query text
@@ -11,31 +11,21 @@ Mapping (reference §4): legacy entities by ``entityId``; catalogue-scoped entit
 
 from __future__ import annotations
 
-import copy
 import enum
-import gzip
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, cast
-
-from graphql import GraphQLSchema, build_client_schema
+from typing import Any
 
 from inspector.core.errors import InspectorError
 from inspector.core.events import EventSummary
 from inspector.core.resources import resource_path
 
 __all__ = [
-    "BUNDLED_SCHEMA_LABEL",
     "ENTITY_TYPES",
     "Lookup",
     "QueryTemplate",
     "QueryTemplateError",
-    "bundled_schema",
-    "bundled_schema_introspection",
     "normalize_entity_type",
-    "schema_from_introspection",
     "template_for",
     "variables_for",
 ]
@@ -267,66 +257,3 @@ def variables_for(event: EventSummary) -> dict[str, Any]:
         "returnOrderRef": need(event.root_entity_ref, "rootEntityRef"),
         "retailerId": need(event.retailer_id, "retailerId"),
     }
-
-
-def _relax_deprecations(data: dict[str, Any]) -> None:
-    # Fluent's schema deprecates Payment.workflowRef (and a few others) while the
-    # interface field stays live; graphql-core >= 3.3 then refuses the whole schema.
-    # Un-deprecating the implementation keeps every name and type as Fluent has it.
-    types = {t.get("name"): t for t in data.get("__schema", {}).get("types", [])}
-    for type_ in types.values():
-        if type_.get("kind") != "OBJECT" or not type_.get("interfaces"):
-            continue
-        live: set[str] = set()
-        for ref in type_["interfaces"]:
-            iface = types.get(ref.get("name"), {})
-            live.update(f["name"] for f in iface.get("fields") or [] if not f.get("isDeprecated"))
-        for field in type_.get("fields") or []:
-            if field.get("isDeprecated") and field.get("name") in live:
-                field["isDeprecated"] = False
-                field["deprecationReason"] = None
-
-
-def schema_from_introspection(introspection: Mapping[str, Any]) -> GraphQLSchema:
-    """Build a schema usable for validation/completion from an introspection result.
-
-    Accepts the ``data`` object (``{"__schema": ...}``) or the whole response
-    (``{"data": {"__schema": ...}}``). Raises :class:`QueryTemplateError` when it is not one.
-    """
-    data: Any = introspection.get("data", introspection)
-    if not isinstance(data, Mapping) or not isinstance(data.get("__schema"), Mapping):
-        raise QueryTemplateError(
-            "The schema file is not a GraphQL introspection result (no __schema); "
-            "fetch the schema again."
-        )
-    patched = copy.deepcopy(dict(data))
-    _relax_deprecations(patched)
-    try:
-        return build_client_schema(cast(Any, patched))
-    except (TypeError, ValueError, KeyError) as exc:
-        raise QueryTemplateError(
-            f"The introspected schema could not be read ({exc}); fetch the schema again."
-        ) from exc
-
-
-#: How the editor names the bundled schema, so users know completion may differ from their account.
-BUNDLED_SCHEMA_LABEL = "Fluent 23.10.1 (bundled)"
-_BUNDLED_SCHEMA_FILE = ("fluent", "schema-23.10.1.introspection.json.gz")
-
-
-def bundled_schema_introspection() -> dict[str, Any]:
-    """The introspection result (``{"data": {"__schema": ...}}``) of Fluent 23.10.1.
-
-    Shipped gzip-compressed (80 KB instead of 2.2 MB) from the MIT-licensed fluent-dts
-    project; see ``resources/fluent/LICENSE-fluent-dts``. A fresh dict each call.
-    """
-    with gzip.open(resource_path(*_BUNDLED_SCHEMA_FILE), "rt", encoding="utf-8") as f:
-        data: dict[str, Any] = json.load(f)
-    return data
-
-
-@cache
-def bundled_schema() -> GraphQLSchema:
-    """Fluent's real 23.10.1 schema: the fallback for completion and validation until (or
-    unless) the account's own introspection answers. Built once per process (~0.3 s)."""
-    return schema_from_introspection(bundled_schema_introspection())

@@ -1,0 +1,1 @@
+"""The GraphQL follow-up panel and its parts (see :mod:`.panel`)."""

@@ -1,0 +1,300 @@
+"""The GraphQL language the editor needs, without Qt: validation and tolerant completion.
+
+Validation parses and validates the text with graphql-core against a schema; errors carry
+line:column. Completion works on a tolerant scan of the text before the cursor: it follows
+the braces to find the enclosing selection path, resolves the types from the root operation
+type, and offers the fields of that type, or the arguments of the field whose parentheses
+hold the cursor. It therefore works on the half-written, invalid queries people complete.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLError,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    OperationDefinitionNode,
+    get_named_type,
+    parse,
+    validate,
+)
+
+__all__ = [
+    "PREFIX",
+    "CompletionContext",
+    "Diagnostic",
+    "completion_context",
+    "diagnose",
+    "operation_at",
+    "utf16",
+]
+
+
+def utf16(text: str, index: int) -> int:
+    """Qt counts UTF-16 code units; Python counts code points."""
+    prefix = text[:index]
+    if prefix.isascii():
+        return index
+    return len(prefix.encode("utf-16-le")) // 2
+
+
+# --------------------------------------------------------------------------------------
+# Validation
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem in the query text, at a 1-based line and column (code points)."""
+
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column} {self.message}"
+
+
+def _diagnostics_from(error: GraphQLError) -> list[Diagnostic]:
+    message = error.message
+    locations = error.locations or []
+    if not locations:
+        return [Diagnostic(1, 1, message)]
+    return [Diagnostic(loc.line, loc.column, message) for loc in locations[:1]]
+
+
+def diagnose(text: str, schema: GraphQLSchema | None) -> list[Diagnostic]:
+    """Syntax errors always; schema errors (unknown fields, wrong arguments...) with a schema."""
+    if not text.strip():
+        return []
+    try:
+        document = parse(text)
+    except GraphQLError as error:
+        return _diagnostics_from(error)
+    if schema is None:
+        return []
+    try:
+        errors = validate(schema, document)
+    except (GraphQLError, TypeError) as exc:
+        return [Diagnostic(1, 1, f"could not validate: {exc}")]
+    found: list[Diagnostic] = []
+    for problem in errors:
+        found.extend(_diagnostics_from(problem))
+    return sorted(found, key=lambda d: (d.line, d.column))
+
+
+# --------------------------------------------------------------------------------------
+# Completion
+
+_SCAN = re.compile(
+    r'(?P<ws>[\s,]+)|(?P<comment>#[^\n]*)|(?P<blockstring>"""(?:[^"\\]|\\.|"(?!""))*(?:"""|$))'
+    r'|(?P<string>"(?:[^"\\\n]|\\.)*"?)|(?P<spread>\.\.\.)|(?P<name>[_A-Za-z][_0-9A-Za-z]*)'
+    r"|(?P<number>-?\d[\d.eE+-]*)|(?P<punct>[!$&()\[\]{}|:=@.])|(?P<other>.)",
+    re.DOTALL,
+)
+_OPERATIONS = ("query", "mutation", "subscription")
+PREFIX = re.compile(r"[_A-Za-z][_0-9A-Za-z]*$")
+
+
+@dataclass(frozen=True, slots=True)
+class CompletionContext:
+    """What may be typed at a cursor: ``items`` to offer, ``prefix`` already typed."""
+
+    items: tuple[str, ...]
+    prefix: str
+    kind: str
+    """"field", "argument", "type", "keyword" or "" (nothing to offer)."""
+    parent_type: str = ""
+    """The type whose fields (or the field whose arguments) are offered."""
+
+
+def _tokens(text: str) -> list[str]:
+    out: list[str] = []
+    for match in _SCAN.finditer(text):
+        kind = match.lastgroup
+        if kind in ("ws", "comment"):
+            continue
+        if kind in ("string", "blockstring", "number"):
+            out.append("<value>")
+        else:
+            out.append(match.group())
+    return out
+
+
+def _fields_of(type_: Any) -> dict[str, Any]:
+    if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
+        return dict(type_.fields)
+    return {}
+
+
+def completion_context(
+    schema: GraphQLSchema | None, text: str, offset: int | None = None
+) -> CompletionContext:
+    """What to offer at ``offset`` (default: end of ``text``) in a possibly invalid query."""
+    before = text if offset is None else text[:offset]
+    match = PREFIX.search(before)
+    prefix = ""
+    if match is not None and (match.start() == 0 or before[match.start() - 1] != "$"):
+        prefix = match.group()
+        before = before[: match.start()]
+    elif match is not None:
+        return CompletionContext((), match.group(), "")
+    if schema is None:
+        return CompletionContext((), prefix, "")
+    tokens = _tokens(before)
+
+    # Frames: ("brace", descriptor) for selection sets, ("object", None) for object values,
+    # ("paren", owner) for arguments / variable definitions, ("bracket", None) for lists.
+    frames: list[tuple[str, Any]] = []
+    opened: dict[int, int] = {}
+    paren_starts: list[int] = []
+    for index, token in enumerate(tokens):
+        if token == "(":
+            paren_starts.append(index)
+            owner = tokens[index - 1] if index else ""
+            is_directive = index >= 2 and tokens[index - 2] == "@"
+            in_selection = any(kind == "brace" for kind, _ in frames)
+            frames.append(
+                ("paren", (owner, "directive" if is_directive else "field", in_selection))
+            )
+        elif token == ")":
+            if paren_starts:
+                opened[index] = paren_starts.pop()
+            if frames and frames[-1][0] == "paren":
+                frames.pop()
+        elif token == "[":
+            frames.append(("bracket", None))
+        elif token == "]":
+            if frames and frames[-1][0] == "bracket":
+                frames.pop()
+        elif token == "{":
+            if frames and frames[-1][0] in ("paren", "object", "bracket"):
+                frames.append(("object", None))
+            else:
+                frames.append(("brace", _selection_owner(tokens, index, opened, frames)))
+        elif token == "}" and frames and frames[-1][0] in ("brace", "object"):
+            frames.pop()
+
+    parent = _resolve(schema, [d for kind, d in frames if kind == "brace"])
+    last = tokens[-1] if tokens else ""
+    top = frames[-1] if frames else None
+
+    if top is not None and top[0] == "paren":
+        owner, owner_kind, in_selection = top[1]
+        if last == ":" or not in_selection:
+            if not in_selection and last == ":":
+                names = sorted(
+                    name
+                    for name, t in schema.type_map.items()
+                    if not name.startswith("__")
+                    and not isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
+                    and not isinstance(t, GraphQLUnionType)
+                )
+                return CompletionContext(tuple(names), prefix, "type")
+            return CompletionContext((), prefix, "")
+        if owner_kind == "directive":
+            directive = schema.get_directive(owner)
+            args = sorted(directive.args) if directive is not None else []
+            return CompletionContext(tuple(args), prefix, "argument", f"@{owner}")
+        field = _fields_of(parent).get(owner)
+        args = sorted(field.args) if field is not None else []
+        parent_name = getattr(parent, "name", "")
+        return CompletionContext(tuple(args), prefix, "argument", f"{parent_name}.{owner}")
+
+    if top is None or top[0] != "brace":
+        if not tokens or last == "}":
+            return CompletionContext((*_OPERATIONS, "fragment"), prefix, "keyword")
+        return CompletionContext((), prefix, "")
+    if last == "on":
+        names = sorted(
+            name
+            for name, t in schema.type_map.items()
+            if not name.startswith("__")
+            and isinstance(t, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType)
+        )
+        return CompletionContext(tuple(names), prefix, "type")
+    if last == "...":
+        return CompletionContext(("on",), prefix, "keyword")
+    if parent is None:
+        return CompletionContext((), prefix, "")
+    names = sorted(_fields_of(parent))
+    if not isinstance(parent, GraphQLInputObjectType):
+        names.append("__typename")
+    return CompletionContext(tuple(names), prefix, "field", parent.name)
+
+
+def _selection_owner(
+    tokens: list[str], index: int, opened: dict[int, int], frames: list[tuple[str, Any]]
+) -> tuple[str, str]:
+    """What the ``{`` at ``index`` selects on: ("op", kind), ("type", T) or ("field", f)."""
+    j = index - 1
+    while j >= 0:
+        if tokens[j] == ")" and j in opened:
+            j = opened[j] - 1
+            continue
+        if j >= 1 and tokens[j - 1] == "@":  # a directive: skip it
+            j -= 2
+            continue
+        break
+    at_top = not any(kind == "brace" for kind, _ in frames)
+    if j < 0:
+        return ("op", "query")
+    word = tokens[j]
+    before = tokens[j - 1] if j >= 1 else ""
+    if at_top:
+        if word in _OPERATIONS:
+            return ("op", word)
+        if before in _OPERATIONS:
+            return ("op", before)
+        if before == "on":
+            return ("type", word)
+        return ("op", "query")
+    if before == "on":
+        return ("type", word)
+    if word == "...":
+        return ("same", "")
+    return ("field", word)
+
+
+def _resolve(schema: GraphQLSchema, path: list[tuple[str, str]]) -> Any:
+    current: Any = None
+    for kind, name in path:
+        if kind == "op":
+            current = {
+                "query": schema.query_type,
+                "mutation": schema.mutation_type,
+                "subscription": schema.subscription_type,
+            }.get(name)
+        elif kind == "type":
+            current = schema.get_type(name)
+        elif kind == "field":
+            field = _fields_of(current).get(name)
+            current = get_named_type(field.type) if field is not None else None
+        # "same": an inline fragment without a type condition keeps the type.
+    return current
+
+
+def operation_at(query: str, position: int) -> str | None:
+    """With several operations in ``query``, the name of the one holding ``position``.
+
+    None when there is only one (the server picks it) or the text does not parse.
+    """
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) < 2:
+        return None
+    for operation in operations:
+        loc = operation.loc
+        if loc is not None and loc.start <= position <= loc.end and operation.name:
+            return str(operation.name.value)
+    first = operations[0]
+    return str(first.name.value) if first.name else None
