@@ -62,7 +62,7 @@ def _check_layout(
             assert isinstance(submenu, QMenu) and submenu.title() == item[0]
             _check_layout(window, submenu.actions(), item[1])
         elif item == "@auto_follow_up":
-            assert action.menu() is window.graphql.auto_menu
+            assert action.menu() is window.graphql.auto_follow_up_menu
         else:
             assert action is window.commands[item], item
 
