@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from inspector import __version__
 from inspector.core import paths
-from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
+from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.errors import InspectorError
 
 EXIT_OK = 0
@@ -261,30 +261,25 @@ def format_capture_line(capture: Capture) -> str:
 
 
 def capture_json_line(capture: Capture) -> str:
-    from inspector.core.exchange import capture_to_record
+    from inspector.core.codec import encode_capture
 
-    record = capture_to_record(capture)
-    record.pop("body_b64")  # the line is a log of arrivals; `export` gives the exact bytes
-    record["response"].pop("body_b64")
-    return json.dumps(record, ensure_ascii=False)
+    # The line is a log of arrivals; `export` gives the exact bytes.
+    return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
 def machine_capture_line(capture: Capture) -> str:
     """The ``listen --machine`` line for a stored capture: its id and seq, and under
     ``"capture"`` the JSON-lines record without the two bodies (``body_size`` still says how
     big the body is), so the driving program can show it without reading the store."""
-    from inspector.core.exchange import capture_to_record
+    from inspector.core.codec import encode_capture
 
-    # Without the bodies first: base64 of a large body only to drop it would cost the child.
-    response = capture.response
-    if response.body:
-        response = ResponseRecord(response.status, response.headers)
-    light = capture.with_(body=b"", body_size=capture.size, response=response)
-    record = capture_to_record(light)
-    del record["body_b64"]
-    del record["response"]["body_b64"]
     return json.dumps(
-        {"event": "capture", "id": capture.id, "seq": capture.seq, "capture": record},
+        {
+            "event": "capture",
+            "id": capture.id,
+            "seq": capture.seq,
+            "capture": encode_capture(capture, bodies=False),
+        },
         ensure_ascii=False,
     )
 
