@@ -267,23 +267,6 @@ def capture_json_line(capture: Capture) -> str:
     return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
-def machine_capture_line(capture: Capture) -> str:
-    """The ``listen --machine`` line for a stored capture: its id and seq, and under
-    ``"capture"`` the JSON-lines record without the two bodies (``body_size`` still says how
-    big the body is), so the driving program can show it without reading the store."""
-    from inspector.core.codec import encode_capture
-
-    return json.dumps(
-        {
-            "event": "capture",
-            "id": capture.id,
-            "seq": capture.seq,
-            "capture": encode_capture(capture, bodies=False),
-        },
-        ensure_ascii=False,
-    )
-
-
 def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
     """Print from a thread of its own so a slow terminal never slows the listener's loop."""
     pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
@@ -321,72 +304,6 @@ def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | Non
     return session
 
 
-def _machine_printer(
-    out: IO[str], on_broken: Callable[[], None]
-) -> tuple[Callable[[object], None], Callable[[], None]]:
-    """JSON events for `listen --machine`, all written by one thread so lines never interleave
-    and the listener's loop never waits on the pipe. A reader that went away ends the run."""
-    pending: queue.SimpleQueue[object] = queue.SimpleQueue()
-    stop_mark = object()
-    broken = threading.Event()
-
-    def line(item: object) -> str:
-        if isinstance(item, Capture):
-            return machine_capture_line(item)
-        return json.dumps(item)
-
-    def drain() -> None:
-        while (item := pending.get()) is not stop_mark:
-            if broken.is_set():
-                continue
-            try:
-                out.write(line(item) + "\n")
-                if pending.empty():
-                    out.flush()
-            except (OSError, ValueError):
-                broken.set()
-                on_broken()
-
-    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        pending.put(stop_mark)
-        thread.join(timeout=5)
-        with contextlib.suppress(OSError, ValueError):
-            out.flush()
-
-    return pending.put, stop
-
-
-def _status_event(status: Any) -> dict[str, object]:
-    return {
-        "event": "status",
-        "state": status.state.value,
-        "url": status.url,
-        "error": status.error,
-    }
-
-
-def _serve_stdin(done: threading.Event, keyring: Any, emit: Callable[[object], None]) -> None:
-    """Commands from the driving program, one per line on stdin; EOF (it closed stdin, or
-    died) sets ``done``. ``reload-keys`` re-reads the key ring now rather than within a
-    second, so a key added in the window verifies the very next webhook."""
-
-    def watch() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for line in sys.stdin.buffer:
-                if line.strip() == b"reload-keys":
-                    try:
-                        keyring.reload_if_changed()
-                        emit({"event": "keys_reloaded", "error": None})
-                    except InspectorError as exc:
-                        emit({"event": "keys_reloaded", "error": str(exc)})
-        done.set()
-
-    threading.Thread(target=watch, name="listen-stdin", daemon=True).start()
-
-
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
     from inspector.core.store import Store
@@ -404,27 +321,24 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
     store = Store.open(data_dir)
+    if args.machine:
+        from inspector.core.listener.child import run_child
+
+        run_child(store, keyring, config)
+        return EXIT_OK
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
     done = threading.Event()
-    emit: Callable[[object], None] | None = None
-    if args.machine:
-        emit, stop_printer = _machine_printer(sys.stdout, done.set)
-        listener.subscribe(emit)
-        listener.on_status(lambda status: emit(_status_event(status)))
-        _serve_stdin(done, keyring, emit)
-    elif not args.quiet:
+    if not args.quiet:
         on_capture, stop_printer = _printer(
             sys.stdout, capture_json_line if args.json else format_capture_line
         )
-        listener.subscribe(on_capture)
+        listener.subscribe_captures(on_capture)
     previous = {
         sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         status = listener.start()
-        if emit is not None:
-            emit({"event": "listening", "url": status.url, "port": listener.port})
         print(
             f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
             file=sys.stderr,
@@ -435,11 +349,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 "no public key configured: signatures show 'no key'. Add one: "
                 "fluent-inspector keys add NAME FILE"
             )
-        store_error = listener.last_error
         while not done.wait(0.5):
-            if emit is not None and listener.last_error != store_error:
-                store_error = listener.last_error
-                emit({"event": "store_error", "error": store_error})
+            pass
     finally:
         listener.stop()
         if stop_printer is not None:

@@ -57,8 +57,14 @@ from inspector.core.errors import InspectorError, ListenerError
 from inspector.core.fluent_api import ApiRunner, ProfileStore
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
-from inspector.core.listener_process import ListenerHandle, ListenerProcess
+from inspector.core.listener import (
+    CaptureNotice,
+    ListenerConfig,
+    ListenerHandle,
+    ListenerProcess,
+    ListenerState,
+    ListenerStatus,
+)
 from inspector.core.queries import QueryTemplateError, template_for
 from inspector.core.secrets import SecretStore
 from inspector.core.signatures import verify_headers
@@ -878,13 +884,10 @@ class MainWindow(QMainWindow):
                 self.listener.subscribe(self.bridge.capture_callback),
                 self.listener.on_status(self.bridge.status_callback),
             ]
-        start_async = getattr(self.listener, "start_async", None)
-        if not wait and callable(start_async):
-            started = start_async()
-            if isinstance(started, ListenerStatus):
-                self._on_listener_status(started)
-                return started.state is not ListenerState.FAILED
-            return True
+        if not wait:
+            started = self.listener.start_async()
+            self._on_listener_status(started)
+            return started.state is not ListenerState.FAILED
         try:
             status = self.listener.start()
         except ListenerError as exc:
@@ -970,10 +973,10 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         woke = False
-        for capture in captures:
-            if isinstance(capture, Capture):
-                self.status_panel.record(capture)
-                self.graphql.on_capture_added(capture)
+        for notice in captures:
+            if isinstance(notice, CaptureNotice):
+                self.status_panel.record(notice)
+                self.graphql.on_capture_added(notice)
                 woke = True
         if woke:
             self.model.capture_added()
@@ -1270,9 +1273,8 @@ class MainWindow(QMainWindow):
     def _reload_listener_keys(self) -> None:
         # A listener process reads the key file by itself within a second; the next
         # webhook (the demo's first, seconds from now) must already verify with the new key.
-        reload_keys = getattr(self.listener, "reload_keys", None)
-        if callable(reload_keys):
-            reload_keys()
+        if self.listener is not None:
+            self.listener.reload_keys()
 
     def _ensure_demo_key(self) -> bool:
         if demo.DEMO_KEY_NAME in {key.name for key in self.keyring.keys()}:

@@ -50,6 +50,7 @@ from inspector.core.fluent_api import (
     explain_error,
 )
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
+from inspector.core.listener import CaptureNotice
 from inspector.core.queries import ENTITY_TYPES, QueryTemplateError, template_for, variables_for
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
@@ -879,7 +880,7 @@ class GraphQLPanel(QWidget):
             self.auto_button.fontMetrics().horizontalAdvance(self.auto_button.text()) + 32
         )
 
-    def on_capture_added(self, capture: Capture) -> bool:
+    def on_capture_added(self, capture: Capture | CaptureNotice) -> bool:
         """Connect to the live stream: follows up new captures of the checked types."""
         if not self.auto.wants(capture):
             return False

@@ -36,7 +36,7 @@ from inspector.core.store import store as store_facade
 from tests.support.captures import make_capture
 from tests.support.fs import read_only
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
