@@ -15,7 +15,14 @@ from inspector.core.capture import Capture, Headers, SignatureCheck, SignatureHe
 from inspector.core.events import EventSummary
 from inspector.core.store.query import micros
 
-__all__ = ["ROWS_PER_INSERT", "WRITER_STATEMENT_CACHE", "insert", "rows_for", "signatures_json"]
+__all__ = [
+    "ROWS_PER_INSERT",
+    "WRITER_STATEMENT_CACHE",
+    "insert",
+    "rows_for",
+    "signatures_json",
+    "verdict_columns",
+]
 
 _K = TypeVar("_K")
 
@@ -28,6 +35,23 @@ def _headers_json(headers: Headers) -> str:
 
 def signatures_json(checks: Sequence[SignatureCheck]) -> str:
     return json.dumps(codec.encode_signatures(checks))
+
+
+def verdict_columns(checks: Sequence[SignatureCheck]) -> tuple[str, str | None, str, str | None]:
+    """(flex verdict, flex key, fluent verdict, fluent key) as the columns hold them: the
+    same reading as :meth:`Capture.signature` (the first check of a header; none = MISSING)."""
+    flex = fluent = None
+    for check in checks:
+        if check.header is SignatureHeader.FLEX:
+            flex = flex or check
+        elif check.header is SignatureHeader.FLUENT:
+            fluent = fluent or check
+    return (
+        flex.verdict.value if flex else Verdict.MISSING.value,
+        flex.key_name if flex else None,
+        fluent.verdict.value if fluent else Verdict.MISSING.value,
+        fluent.key_name if fluent else None,
+    )
 
 
 def _event_json(event: EventSummary | None) -> str | None:
@@ -96,13 +120,6 @@ _NO_EVENT = ("",) * 8
 def rows_for(capture: Capture) -> tuple[_Row, _Row]:
     """The captures row without seq and attempt, and the capture_data row without seq."""
     event = capture.event
-    flex = fluent = None
-    for check in capture.signatures:
-        if check.header is SignatureHeader.FLEX:
-            flex = flex or check
-        elif check.header is SignatureHeader.FLUENT:
-            fluent = fluent or check
-    # Same reading as Capture.signature(): a header without a check is MISSING.
     body = capture.body
     response = capture.response
     main = (
@@ -133,10 +150,7 @@ def rows_for(capture: Capture) -> tuple[_Row, _Row]:
                 event.root_entity_ref,
             )
         ),
-        flex.verdict.value if flex else Verdict.MISSING.value,
-        flex.key_name if flex else None,
-        fluent.verdict.value if fluent else Verdict.MISSING.value,
-        fluent.key_name if fluent else None,
+        *verdict_columns(capture.signatures),
         _search_text(capture, event),
     )
     data = (

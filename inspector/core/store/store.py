@@ -31,15 +31,14 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from inspector.core import paths
-from inspector.core.capture import Capture, SignatureCheck, SignatureHeader
+from inspector.core.capture import Capture, SignatureCheck
 from inspector.core.errors import StoreError
-from inspector.core.store import errors, schema
+from inspector.core.store import connections, schema
 from inspector.core.store.errors import map_error
-from inspector.core.store.insert import WRITER_STATEMENT_CACHE, signatures_json
+from inspector.core.store.insert import signatures_json, verdict_columns
 from inspector.core.store.query import (
     ANY,
     CAPTURE_COLUMNS,
-    EPOCH,
     ROW_COLUMNS,
     CaptureQuery,
     CaptureRow,
@@ -79,7 +78,7 @@ class Store:
                     f"{self.path} does not exist: check the path or --data-dir "
                     f"(nothing has been captured there yet?)."
                 )
-            conn = self._connect(readonly=True)
+            conn = connections.connect(self.path, store_readonly=self.readonly, reader=True)
             try:
                 schema.check_version(self.path, conn, schema.user_version(conn), readonly=True)
             except sqlite3.Error as error:
@@ -90,7 +89,7 @@ class Store:
                 raise
             self._idle.append(conn)
             return
-        conn = self._open_writer()
+        conn = connections.open_writer(self.path)
         try:
             self._writer = Writer(self.path, conn, retention)
         except sqlite3.Error as error:
@@ -113,53 +112,6 @@ class Store:
 
     # ---------------------------------------------------------------- connections
 
-    def _connect(self, *, readonly: bool) -> sqlite3.Connection:
-        try:
-            if self.readonly:
-                uri = self.path.resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(
-                    uri,
-                    uri=True,
-                    timeout=errors.BUSY_TIMEOUT_S,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            else:
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=errors.BUSY_TIMEOUT_S,
-                    isolation_level=None,
-                    check_same_thread=False,
-                    cached_statements=WRITER_STATEMENT_CACHE,
-                )
-            if readonly and not self.readonly:
-                # A reader connection of a writable store: never write through it by mistake.
-                conn.execute("PRAGMA query_only = ON")
-        except (sqlite3.Error, OSError) as error:
-            raise map_error(error, self.path, "open") from error
-        return conn
-
-    def _open_writer(self) -> sqlite3.Connection:
-        conn = self._connect(readonly=False)
-        try:
-            # Read the version before changing anything, so a newer app's file is untouched.
-            schema.check_version(self.path, conn, schema.user_version(conn), readonly=False)
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(
-                    f"{self.path} cannot be used in WAL mode (journal mode stays {mode!r}; a "
-                    f"network drive?): use --data-dir to pick a folder on a local disk."
-                )
-            conn.execute("PRAGMA synchronous = FULL")
-            schema.migrate(self.path, conn)
-        except StoreError:
-            conn.close()
-            raise
-        except sqlite3.Error as error:
-            conn.close()
-            raise map_error(error, self.path, "open") from error
-        return conn
-
     @contextlib.contextmanager
     def _reader(self, action: str) -> Iterator[sqlite3.Connection]:
         with self._lock:
@@ -167,7 +119,7 @@ class Store:
                 raise StoreError(f"The capture store {self.path} is closed ({action}).")
             conn = self._idle.pop() if self._idle else None
         if conn is None:
-            conn = self._connect(readonly=True)
+            conn = connections.connect(self.path, store_readonly=self.readonly, reader=True)
         try:
             yield conn
         except sqlite3.Error as error:
@@ -271,20 +223,7 @@ class Store:
         """Replace the signature checks of the given captures; returns how many changed."""
         rows: list[tuple[Any, ...]] = []
         for capture_id, checks in updates:
-            # Same reading of the checks as Capture.signature(), so the row matches get().
-            probe = _probe_capture(tuple(checks))
-            flex = probe.signature(SignatureHeader.FLEX)
-            fluent = probe.signature(SignatureHeader.FLUENT)
-            rows.append(
-                (
-                    flex.verdict.value,
-                    flex.key_name,
-                    fluent.verdict.value,
-                    fluent.key_name,
-                    signatures_json(checks),
-                    capture_id,
-                )
-            )
+            rows.append((*verdict_columns(checks), signatures_json(checks), capture_id))
         if not rows:
             return 0
 
@@ -464,18 +403,3 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
-
-
-def _probe_capture(checks: tuple[SignatureCheck, ...]) -> Capture:
-    return Capture(
-        id="",
-        received_at=EPOCH,
-        method="",
-        target="",
-        path="",
-        query="",
-        headers=(),
-        body=b"",
-        remote="",
-        signatures=checks,
-    )
