@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from inspector import __version__
 from inspector.core import paths
-from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
+from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
 from inspector.core.text import escape_control
@@ -298,32 +298,10 @@ def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
 
 
 def capture_json_line(capture: Capture) -> str:
-    from inspector.core.exchange import capture_to_record
+    from inspector.core.codec import encode_capture
 
-    record = capture_to_record(capture)
-    record.pop("body_b64")  # the line is a log of arrivals; `export` gives the exact bytes
-    record["response"].pop("body_b64")
-    return json.dumps(record, ensure_ascii=False)
-
-
-def machine_capture_line(capture: Capture) -> str:
-    """The ``listen --machine`` line for a stored capture: its id and seq, and under
-    ``"capture"`` the JSON-lines record without the two bodies (``body_size`` still says how
-    big the body is), so the driving program can show it without reading the store."""
-    from inspector.core.exchange import capture_to_record
-
-    # Without the bodies first: base64 of a large body only to drop it would cost the child.
-    response = capture.response
-    if response.body:
-        response = ResponseRecord(response.status, response.headers)
-    light = capture.with_(body=b"", body_size=capture.size, response=response)
-    record = capture_to_record(light)
-    del record["body_b64"]
-    del record["response"]["body_b64"]
-    return json.dumps(
-        {"event": "capture", "id": capture.id, "seq": capture.seq, "capture": record},
-        ensure_ascii=False,
-    )
+    # The line is a log of arrivals; `export` gives the exact bytes.
+    return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
 def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
@@ -363,72 +341,6 @@ def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | Non
     return session
 
 
-def _machine_printer(
-    out: IO[str], on_broken: Callable[[], None]
-) -> tuple[Callable[[object], None], Callable[[], None]]:
-    """JSON events for `listen --machine`, all written by one thread so lines never interleave
-    and the listener's loop never waits on the pipe. A reader that went away ends the run."""
-    pending: queue.SimpleQueue[object] = queue.SimpleQueue()
-    stop_mark = object()
-    broken = threading.Event()
-
-    def line(item: object) -> str:
-        if isinstance(item, Capture):
-            return machine_capture_line(item)
-        return json.dumps(item)
-
-    def drain() -> None:
-        while (item := pending.get()) is not stop_mark:
-            if broken.is_set():
-                continue
-            try:
-                out.write(line(item) + "\n")
-                if pending.empty():
-                    out.flush()
-            except (OSError, ValueError):
-                broken.set()
-                on_broken()
-
-    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        pending.put(stop_mark)
-        thread.join(timeout=5)
-        with contextlib.suppress(OSError, ValueError):
-            out.flush()
-
-    return pending.put, stop
-
-
-def _status_event(status: Any) -> dict[str, object]:
-    return {
-        "event": "status",
-        "state": status.state.value,
-        "url": status.url,
-        "error": status.error,
-    }
-
-
-def _serve_stdin(done: threading.Event, keyring: Any, emit: Callable[[object], None]) -> None:
-    """Commands from the driving program, one per line on stdin; EOF (it closed stdin, or
-    died) sets ``done``. ``reload-keys`` re-reads the key ring now rather than within a
-    second, so a key added in the window verifies the very next webhook."""
-
-    def watch() -> None:
-        with contextlib.suppress(OSError, ValueError):
-            for line in sys.stdin.buffer:
-                if line.strip() == b"reload-keys":
-                    try:
-                        keyring.reload_if_changed()
-                        emit({"event": "keys_reloaded", "error": None})
-                    except InspectorError as exc:
-                        emit({"event": "keys_reloaded", "error": str(exc)})
-        done.set()
-
-    threading.Thread(target=watch, name="listen-stdin", daemon=True).start()
-
-
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
     from inspector.core.store import Store
@@ -446,22 +358,21 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
     store = Store.open(data_dir)
+    if args.machine:
+        from inspector.core.listener.child import run_child
+
+        run_child(store, keyring, config)
+        return EXIT_OK
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
     done = threading.Event()
-    emit: Callable[[object], None] | None = None
-    if args.machine:
-        emit, stop_printer = _machine_printer(sys.stdout, done.set)
-        listener.subscribe(emit)
-        listener.on_status(lambda status: emit(_status_event(status)))
-        _serve_stdin(done, keyring, emit)
-    elif not args.quiet:
+    if not args.quiet:
         ids = ShortIds()
         on_capture, stop_printer = _printer(
             sys.stdout,
             capture_json_line if args.json else lambda c: format_capture_line(c, ids.short(c.id)),
         )
-        listener.subscribe(on_capture)
+        listener.subscribe_captures(on_capture)
     stored = [0]  # counted on the listener's thread, read here after it stopped
     listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
     previous = {
@@ -469,8 +380,6 @@ def cmd_listen(args: argparse.Namespace) -> int:
     }
     try:
         status = listener.start()
-        if emit is not None:
-            emit({"event": "listening", "url": status.url, "port": listener.port})
         print(
             f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
             file=sys.stderr,
@@ -481,11 +390,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
                 "no public key configured: signatures show 'no key'. Add one: "
                 "fluent-inspector keys add NAME FILE"
             )
-        store_error = listener.last_error
         while not done.wait(0.5):
-            if emit is not None and listener.last_error != store_error:
-                store_error = listener.last_error
-                emit({"event": "store_error", "error": store_error})
+            pass
     finally:
         listener.stop()
         if stop_printer is not None:
@@ -493,8 +399,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         store.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if not args.machine:
-        print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
+    print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -8,188 +8,31 @@ fields of our own must start with ``_``). Exports validate against the HAR 1.2 J
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from inspector import __version__
-from inspector.core.capture import (
-    Capture,
-    ResponseRecord,
-    SignatureCheck,
-    SignatureHeader,
-    Verdict,
-    new_capture_id,
-    split_target,
-)
+from inspector.core import codec
+from inspector.core.capture import Capture, ResponseRecord, new_capture_id, split_target
 from inspector.core.errors import ExchangeError
-from inspector.core.events import EventSummary, parse_event
+from inspector.core.events import parse_event
 
 JSONL = "jsonl"
 HAR = "har"
 FORMATS = (JSONL, HAR)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def _signatures_dict(capture: Capture) -> dict[str, dict[str, Any]]:
-    result: dict[str, dict[str, Any]] = {}
-    for header in SignatureHeader:
-        check = capture.signature(header)
-        result[header.value] = {
-            "verdict": check.verdict.value,
-            "key": check.key_name,
-            "received_name": check.received_name,
-            "detail": check.detail,
-            "hint": check.hint,
-        }
-    return result
-
-
-def _event_dict(event: EventSummary | None) -> dict[str, Any] | None:
-    if event is None:
-        return None
-    data = asdict(event)
-    data["missing"] = list(event.missing)
-    return data
-
-
 def capture_to_record(capture: Capture) -> dict[str, Any]:
     """The JSON-lines record of a capture (fields as in design.md, plus what import needs)."""
-    return {
-        "id": capture.id,
-        "received_at": _iso(capture.received_at),
-        "method": capture.method,
-        "target": capture.target,
-        "path": capture.path,
-        "query": capture.query,
-        "headers": [[name, value] for name, value in capture.headers],
-        "body_b64": _b64(capture.body),
-        "body_size": capture.size,
-        "remote": capture.remote,
-        "tls": capture.tls,
-        "rejected": capture.rejected,
-        "attempt": capture.attempt,
-        "response": {
-            "status": capture.response.status,
-            "headers": [[name, value] for name, value in capture.response.headers],
-            "body_b64": _b64(capture.response.body),
-        },
-        "signatures": _signatures_dict(capture),
-        "event": _event_dict(capture.event),
-    }
-
-
-def _require(record: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
-    value = record.get(key)
-    if not isinstance(value, kind):
-        raise ValueError(f"field {key!r} is missing or not {getattr(kind, '__name__', kind)}")
-    return value
-
-
-def _pairs(value: object, what: str) -> tuple[tuple[str, str], ...]:
-    if not isinstance(value, list):
-        raise ValueError(f"{what} must be a list of [name, value] pairs")
-    pairs = []
-    for item in value:
-        if isinstance(item, list | tuple) and len(item) == 2:
-            pairs.append((str(item[0]), str(item[1])))
-        elif isinstance(item, dict) and "name" in item:
-            pairs.append((str(item["name"]), str(item.get("value", ""))))
-        else:
-            raise ValueError(f"{what} must be a list of [name, value] pairs")
-    return tuple(pairs)
-
-
-def _decode_b64(text: object, what: str) -> bytes:
-    if not isinstance(text, str):
-        raise ValueError(f"{what} must be a base64 string")
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError(f"{what} is not valid base64") from exc
-
-
-def _checks(value: object) -> tuple[SignatureCheck, ...]:
-    checks = []
-    data = value if isinstance(value, dict) else {}
-    for header in SignatureHeader:
-        entry = data.get(header.value)
-        if not isinstance(entry, dict):
-            checks.append(
-                SignatureCheck(header, Verdict.MISSING, detail="not in the imported file")
-            )
-            continue
-        try:
-            verdict = Verdict(entry.get("verdict"))
-        except ValueError:
-            verdict = Verdict.MISSING
-        checks.append(
-            SignatureCheck(
-                header,
-                verdict,
-                key_name=entry.get("key") or None,
-                received_name=entry.get("received_name") or None,
-                detail=str(entry.get("detail") or ""),
-                hint=entry.get("hint") or None,
-            )
-        )
-    return tuple(checks)
+    return codec.encode_capture(capture)
 
 
 def record_to_capture(record: object) -> Capture:
     """Rebuild a capture from a JSON-lines record. Raises ValueError on a broken record."""
-    if not isinstance(record, dict):
-        raise ValueError("a record must be a JSON object")
-    body = _decode_b64(record.get("body_b64", ""), "body_b64")
-    target = record.get("target")
-    path = str(record.get("path") or "/")
-    query = str(record.get("query") or "")
-    if not isinstance(target, str) or not target:
-        target = f"{path}?{query}" if query else path
-    response = record.get("response") if isinstance(record.get("response"), dict) else {}
-    assert isinstance(response, dict)
-    status = response.get("status", 200)
-    return Capture(
-        id=_require(record, "id", str),
-        received_at=_parse_time(_require(record, "received_at", str)),
-        method=_require(record, "method", str),
-        target=target,
-        path=path,
-        query=query,
-        headers=_pairs(record.get("headers", []), "headers"),
-        body=body,
-        remote=str(record.get("remote") or ""),
-        tls=bool(record.get("tls", False)),
-        response=ResponseRecord(
-            status=status if isinstance(status, int) else 200,
-            headers=_pairs(response.get("headers", []), "response headers"),
-            body=_decode_b64(response.get("body_b64", ""), "response body_b64"),
-        ),
-        signatures=_checks(record.get("signatures")),
-        event=parse_event(body),
-        rejected=record.get("rejected") if isinstance(record.get("rejected"), str) else None,
-        body_size=record.get("body_size") if isinstance(record.get("body_size"), int) else None,
-    )
+    return codec.decode_capture(record)
 
 
 def export_jsonl(captures: Iterable[Capture], fp: IO[bytes]) -> int:
@@ -206,7 +49,7 @@ def _har_content(body: bytes, mime: str) -> dict[str, Any]:
     try:
         return {"size": len(body), "mimeType": mime, "text": body.decode("utf-8")}
     except UnicodeDecodeError:
-        return {"size": len(body), "mimeType": mime, "text": _b64(body), "encoding": "base64"}
+        return {"size": len(body), "mimeType": mime, "text": codec.b64(body), "encoding": "base64"}
 
 
 def _header_value(headers: Iterable[tuple[str, str]], name: str) -> str:
@@ -233,7 +76,7 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
         for name, _, value in (part.partition("=") for part in capture.query.split("&") if part)
     ]
     return {
-        "startedDateTime": _iso(capture.received_at),
+        "startedDateTime": codec.iso(capture.received_at),
         "time": 0,
         "request": {
             "method": capture.method,
@@ -265,7 +108,7 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
             "id": capture.id,
             "remote": capture.remote,
             "rejected": capture.rejected,
-            "signatures": _signatures_dict(capture),
+            "signatures": codec.capture_signatures(capture),
         },
     }
 
@@ -321,7 +164,7 @@ def _har_body(post: object) -> bytes:
         raise ValueError("postData.text must be a string")
     # "_encoding" since HAR 1.2 conformance; "encoding" in files exported before that.
     if post.get("_encoding", post.get("encoding")) == "base64":
-        return _decode_b64(text, "postData.text")
+        return codec.decode_b64(text, "postData.text")
     return text.encode("utf-8")
 
 
@@ -345,21 +188,23 @@ def har_entry_to_capture(entry: object) -> Capture:
     status = response.get("status", 200)
     return Capture(
         id=str(extra.get("id") or new_capture_id()),
-        received_at=_parse_time(_require(entry, "startedDateTime", str)),
+        received_at=codec.parse_time(codec.require(entry, "startedDateTime", str)),
         method=str(request.get("method") or "POST"),
         target=target,
         path=path,
         query=query,
-        headers=_pairs(request.get("headers", []), "request headers"),
+        headers=codec.pairs(request.get("headers", []), "request headers"),
         body=body,
         remote=str(extra.get("remote") or entry.get("serverIPAddress") or ""),
         tls=scheme == "https",
         response=ResponseRecord(
             status=status if isinstance(status, int) else 200,
-            headers=_pairs(response.get("headers", []), "response headers"),
+            headers=codec.pairs(response.get("headers", []), "response headers"),
             body=response_body,
         ),
-        signatures=_checks(extra.get("signatures")),
+        signatures=codec.decode_signatures(
+            extra.get("signatures"), absent="not in the imported file"
+        ),
         event=parse_event(body),
         rejected=extra.get("rejected") if isinstance(extra.get("rejected"), str) else None,
     )

@@ -58,7 +58,7 @@ def build_main_window(
     status area shows "Starting…", then listening or the failure; nothing is raised). Tests
     pass a temporary store and settings. ``data_dir`` (profiles, follow-up history) defaults
     to the store's folder; ``secrets`` to the OS keyring; ``listener_factory`` to a listener
-    in a child process (:class:`inspector.core.listener_process.ListenerProcess`)."""
+    in a child process (:class:`inspector.core.listener.ListenerProcess`)."""
     window = MainWindow(
         store,
         keyring,

@@ -16,12 +16,8 @@ stream costs at most one delivery per tick while a lone capture is still deliver
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMetaMethod, QObject, Qt, QTimer, Signal, Slot
-
-if TYPE_CHECKING:
-    from inspector.core.capture import Capture
 
 __all__ = ["CoreBridge"]
 
@@ -37,7 +33,7 @@ class CoreBridge(QObject):
     captures_added = Signal(list)
     """The captures (already stored) that arrived since the last delivery, oldest first."""
     capture_added = Signal(object)
-    """A :class:`inspector.core.capture.Capture`, already stored (one emission per capture;
+    """An ``inspector.core.listener.CaptureNotice``, already stored (one emission per capture;
     ``captures_added`` is the cheaper one under load)."""
     listener_status = Signal(object)
     """An ``inspector.core.listener.ListenerStatus``."""
@@ -61,7 +57,7 @@ class CoreBridge(QObject):
         self._tick.timeout.connect(self._deliver)
         self._single = QMetaMethod.fromSignal(self.capture_added)
 
-    def capture_callback(self, capture: Capture) -> None:
+    def capture_callback(self, capture: object) -> None:
         """Thread-safe: hand a new capture to the GUI."""
         self._put(_CAPTURE, capture)
 

@@ -42,6 +42,7 @@ from inspector.core.fluent.schema import (
     schema_from_introspection,
 )
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus, result_fields
+from inspector.core.listener import CaptureNotice
 from inspector.core.secrets import SecretStore
 
 __all__ = [
@@ -279,7 +280,7 @@ class AutoFollowUp(QObject):
     def in_flight(self) -> int:
         return len(self._running)
 
-    def wants(self, capture: Capture) -> bool:
+    def wants(self, capture: Capture | CaptureNotice) -> bool:
         event = capture.event
         return (
             event is not None
@@ -287,7 +288,7 @@ class AutoFollowUp(QObject):
             and normalize_entity_type(event.entity_type) in self.entity_types
         )
 
-    def enqueue(self, capture: Capture, profile: Profile | None) -> bool:
+    def enqueue(self, capture: Capture | CaptureNotice, profile: Profile | None) -> bool:
         """Queue the capture's follow-up if its type is chosen; True when queued."""
         if profile is None or not self.wants(capture):
             return False

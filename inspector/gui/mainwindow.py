@@ -30,8 +30,7 @@ from inspector.core.fluent.profiles import ProfileStore
 from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
-from inspector.core.listener_process import ListenerProcess
+from inspector.core.listener import ListenerConfig, ListenerProcess, ListenerState, ListenerStatus
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
 from inspector.gui.bridge import CoreBridge

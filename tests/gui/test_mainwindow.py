@@ -17,15 +17,14 @@ from inspector.core import demo
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.curl import curl_command
 from inspector.core.keys import KeyRing
-from inspector.core.listener import Listener, ListenerConfig, ListenerState
-from inspector.core.listener_process import ListenerProcess
+from inspector.core.listener import Listener, ListenerConfig, ListenerProcess, ListenerState
 from inspector.core.store import Store
 from inspector.gui.app import build_main_window
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 from inspector.gui.mainwindow import MainWindow
 from inspector.gui.models.capture_table import COL_FLEX, COL_FLUENT
 from inspector.gui.settings import Settings
-from tests.core.test_listener_process import process_gone
+from tests.core.listener.test_process import process_gone
 from tests.gui.conftest import TEST_KEY_NAME, post, wait_listening
 from tests.support.captures import event_body, make_capture
 from tests.support.crypto import signed_headers

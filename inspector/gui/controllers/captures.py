@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, QObject, QPoint
 from PySide6.QtWidgets import QStackedWidget
 
-from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
 from inspector.core.jobs import clear_job
+from inspector.core.listener import CaptureNotice
 from inspector.core.store import CaptureQuery
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
@@ -127,9 +127,9 @@ class CapturesController(QObject):
         if self.ctx.closed:
             return
         woke = False
-        for capture in captures:
-            if isinstance(capture, Capture):
-                self._status_panel.record(capture)
+        for notice in captures:
+            if isinstance(notice, CaptureNotice):
+                self._status_panel.record(notice)
                 woke = True
         if woke:
             self.model.capture_added()

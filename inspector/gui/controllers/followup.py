@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QSplitter
 
-from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
 from inspector.core.fluent.queries import QueryTemplateError, template_for
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
+from inspector.core.listener import CaptureNotice
 from inspector.core.store import CaptureRow
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
@@ -117,9 +117,9 @@ class FollowupController(QObject):
     def _on_captures(self, captures: list[object]) -> None:
         if self.ctx.closed:
             return
-        for capture in captures:
-            if isinstance(capture, Capture):
-                self.panel.on_capture_added(capture)
+        for notice in captures:
+            if isinstance(notice, CaptureNotice):
+                self.panel.on_capture_added(notice)
 
     def _on_run_finished(self, run: object) -> None:
         if not isinstance(run, FollowupRun):

@@ -9,8 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from inspector.core import demo
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
-from inspector.core.listener_process import ListenerHandle
+from inspector.core.listener import ListenerConfig, ListenerHandle, ListenerState, ListenerStatus
 from inspector.core.store import Store
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
@@ -23,7 +22,7 @@ from inspector.gui.workers import Worker, run_in_background
 __all__ = ["ListenerController", "ListenerFactory"]
 
 ListenerFactory = Callable[[Store, KeyRing, ListenerConfig], ListenerHandle]
-"""Builds the window's listener: :class:`~inspector.core.listener_process.ListenerProcess` by
+"""Builds the window's listener: :class:`~inspector.core.listener.ListenerProcess` by
 default (ingest in a child process, so it never competes with the GUI thread for the GIL);
 the in-process :class:`inspector.core.listener.Listener` has the same signature."""
 
@@ -96,13 +95,10 @@ class ListenerController(QObject):
                 self.handle.subscribe(self.ctx.bridge.capture_callback),
                 self.handle.on_status(self.ctx.bridge.status_callback),
             ]
-        start_async = getattr(self.handle, "start_async", None)
-        if not wait and callable(start_async):
-            started = start_async()
-            if isinstance(started, ListenerStatus):
-                self.show_status(started)
-                return started.state is not ListenerState.FAILED
-            return True
+        if not wait:
+            started = self.handle.start_async()
+            self.show_status(started)
+            return started.state is not ListenerState.FAILED
         try:
             status = self.handle.start()
         except InspectorError as exc:  # ListenerError included
@@ -157,9 +153,8 @@ class ListenerController(QObject):
     def reload_keys(self) -> None:
         # A listener process reads the key file by itself within a second; the next
         # webhook (the demo's first, seconds from now) must already verify with the new key.
-        reload_keys = getattr(self.handle, "reload_keys", None)
-        if callable(reload_keys):
-            reload_keys()
+        if self.handle is not None:
+            self.handle.reload_keys()
 
     def show_status(self, status: object) -> None:
         if not isinstance(status, ListenerStatus):

@@ -185,40 +185,6 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
     )
 
 
-def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRow:
-    """Build the table row of a capture without a store round trip."""
-    event = capture.event
-    flex = capture.signature(SignatureHeader.FLEX)
-    fluent = capture.signature(SignatureHeader.FLUENT)
-    return CaptureRow(
-        seq=capture.seq,
-        id=capture.id,
-        received_at=capture.received_at,
-        method=capture.method,
-        path=capture.path,
-        query=capture.query,
-        event_id=event.id if event else "",
-        event_name=event.name if event else "",
-        entity_type=event.entity_type if event else "",
-        entity_id=event.entity_id if event else "",
-        entity_ref=event.entity_ref if event else "",
-        entity_status=event.entity_status if event else "",
-        root_entity_type=event.root_entity_type if event else "",
-        root_entity_ref=event.root_entity_ref if event else "",
-        response_status=capture.response.status,
-        size=capture.size,
-        content_type=capture.content_type,
-        flex=flex.verdict,
-        flex_key=flex.key_name,
-        fluent=fluent.verdict,
-        fluent_key=fluent.key_name,
-        attempt=capture.attempt,
-        attempts=attempts if attempts is not None else capture.attempt,
-        rejected=capture.rejected,
-        remote=capture.remote,
-    )
-
-
 class CaptureTableModel(QAbstractTableModel):
     """Newest capture first. Older rows are paged in on demand; new ones arrive in batches."""
 

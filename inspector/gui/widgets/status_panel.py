@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPainter, QPaintEvent
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
-from inspector.core.listener import ListenerState, ListenerStatus
+from inspector.core.listener import CaptureNotice, ListenerState, ListenerStatus
 from inspector.gui.icons import icon
 
 BUCKET_SECONDS = 5
@@ -19,9 +19,12 @@ RATE_WINDOW = 10  # seconds
 VALID, NOT_VALID, UNSIGNED = 0, 1, 2
 
 
-def classify(capture: Capture) -> int:
+def classify(capture: Capture | CaptureNotice) -> int:
     """valid: every signature header present verifies; unsigned: neither header arrived."""
-    verdicts = [capture.signature(h).verdict for h in SignatureHeader]
+    if isinstance(capture, CaptureNotice):
+        verdicts = [capture.row.flex, capture.row.fluent]
+    else:
+        verdicts = [capture.signature(h).verdict for h in SignatureHeader]
     present = [v for v in verdicts if v is not Verdict.MISSING]
     if not present:
         return UNSIGNED
@@ -216,7 +219,7 @@ class StatusPanel(QWidget):
     def set_count(self, total: int) -> None:
         self._count.setText(f"{total:,} capture" + ("" if total == 1 else "s"))
 
-    def record(self, capture: Capture) -> None:
+    def record(self, capture: Capture | CaptureNotice) -> None:
         self._roll()
         self._seconds[-1] += 1
         self.strip.record(classify(capture))

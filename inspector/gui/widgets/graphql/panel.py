@@ -36,6 +36,7 @@ from inspector.core.fluent.request import curl_command
 from inspector.core.fluent.result import GraphQLResult
 from inspector.core.fluent.runner import ApiRunner
 from inspector.core.followup_history import FollowupHistory, FollowupRun
+from inspector.core.listener import CaptureNotice
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
 from inspector.gui.settings import Settings
@@ -427,7 +428,7 @@ class GraphQLPanel(QWidget):
         self.auto.set_entity_types(chosen)
         self.settings.graphql_auto_follow_up = chosen
 
-    def on_capture_added(self, capture: Capture) -> bool:
+    def on_capture_added(self, capture: Capture | CaptureNotice) -> bool:
         """Connect to the live stream: follows up new captures of the checked types."""
         if not self.auto.wants(capture):
             return False

@@ -30,10 +30,13 @@ from inspector.core.capture import (
 from inspector.core.errors import StoreError
 from inspector.core.events import EventSummary
 from inspector.core.store import SCHEMA_VERSION, CaptureQuery, CaptureRow, Store
+from inspector.core.store import errors as store_errors
+from inspector.core.store import insert as store_insert
+from inspector.core.store import store as store_facade
 from tests.support.captures import make_capture
 from tests.support.fs import read_only
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -424,7 +427,7 @@ def test_a_version_1_file_is_migrated_and_keeps_numbering(tmp_path: Path) -> Non
     store.MIGRATIONS[0](conn)
     conn.execute("PRAGMA user_version = 1")
     old = [make_capture(event_id="OLD") for _ in range(2)]
-    store._insert(conn, [(c, *store._rows_for(c)) for c in old])
+    store_insert.insert(conn, [(c, *store_insert.rows_for(c)) for c in old])
     conn.execute("COMMIT")
     conn.close()
     with Store(path) as s:
@@ -472,9 +475,9 @@ def test_large_groups_are_split_into_statements_within_sqlites_limits(
     if variable_limit is not None:
         # As on an old SQLite build that allows few parameters per statement.
         assert db._writer is not None
-        db._writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)
+        db._writer.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, variable_limit)
     captures = [
-        make_capture(event_id=f"BIG-{i % 3}") for i in range(store._ROWS_PER_INSERT * 3 + 5)
+        make_capture(event_id=f"BIG-{i % 3}") for i in range(store_insert.ROWS_PER_INSERT * 3 + 5)
     ]
     blocker = sqlite3.connect(db.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
@@ -605,7 +608,7 @@ def test_writer_survives_a_failed_capture(db: Store) -> None:
 def test_lock_held_by_another_program_maps_to_store_error(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(store_errors, "BUSY_TIMEOUT_S", 0.2)
     with Store.open(data_dir) as s:
         blocker = sqlite3.connect(s.path, isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
@@ -630,7 +633,7 @@ def test_disk_full_error_message(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.Error) as info:
         conn.execute("INSERT INTO t VALUES (?)", (b"x" * 100_000,))
     conn.close()
-    mapped = store._map_error(info.value, path, "store")
+    mapped = store_errors.map_error(info.value, path, "store")
     assert str(mapped) == (
         f"The disk holding {path} is full: free some space, or use --data-dir to pick "
         f"another place. The webhook was not stored."
@@ -687,7 +690,7 @@ def test_delete_and_clear(db: Store) -> None:
 def test_add_many_keeps_ids_and_skips_present_ones(
     db: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store, "IMPORT_CHUNK", 7)
+    monkeypatch.setattr(store_facade, "IMPORT_CHUNK", 7)
     existing = db.add(make_capture())
     batch = [make_capture(event_id=f"IMP-{i % 4}") for i in range(30)]
     incoming = [existing, *batch[:15], batch[3], *batch[15:]]

@@ -1,130 +1,57 @@
 """The embedded HTTP listener: receives webhooks, stores them, and only then answers.
 
-aiohttp runs on its own asyncio loop in one background thread. Each request is read
-exactly as it arrived (raw target, header pairs with case/order/duplicates, body bytes),
-both signatures are verified over those bytes, and the capture goes to the store's group
-commit. The client gets its answer only after the commit, so a 2xx means "on disk".
+aiohttp runs on its own asyncio loop in one background thread. Each request goes through
+the stages of ``pipeline.py`` (read exactly as it arrived, verify both signatures over
+those bytes, store through the store's group commit, answer): the client gets its answer
+only after the commit, so a 2xx means "on disk".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import errno
-import ipaddress
-import json
 import logging
 import socket
 import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from inspector.core.callbacks import Callbacks
-from inspector.core.capture import (
-    Capture,
-    Headers,
-    ResponseRecord,
-    SignatureCheck,
-    new_capture_id,
-    split_target,
-    utc_now,
-)
+from inspector.core.capture import Capture
 from inspector.core.errors import ListenerError
-from inspector.core.events import EventSummary, parse_event
-from inspector.core.signatures import verify_headers
+from inspector.core.listener.handle import (
+    ListenerBase,
+    ListenerConfig,
+    ListenerState,
+    ListenerStatus,
+    is_loopback,
+    notice_of,
+)
+from inspector.core.listener.pipeline import Inbound, Stage, StoreCapture, default_stages
 
 if TYPE_CHECKING:
-    from inspector.core.keys import KeyRing, PublicKey
+    from inspector.core.keys import KeyRing
     from inspector.core.store import Store
 
-__all__ = [
-    "Listener",
-    "ListenerConfig",
-    "ListenerState",
-    "ListenerStatus",
-    "is_loopback",
-]
+__all__ = ["KEEPALIVE_TIMEOUT", "Listener"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("inspector.core.listener")
 
-# Above this, verification and JSON parsing move to a worker thread so one huge body
-# does not stall every other connection on the loop.
-OFFLOAD_BYTES = 256 * 1024
 # Idle keep-alive connections are closed after this. Tunnels (ngrok, cloudflared) pool
 # connections and break if the server closes first, so stay above their idle timeouts.
 KEEPALIVE_TIMEOUT = 300.0
 KEY_RELOAD_INTERVAL = 1.0
-_JSON_HEADERS: Headers = (("Content-Type", "application/json"),)
-
-
 #: Where the window keeps these settings, as its menus name them: messages point users there.
 SETTINGS_IN_WINDOW = "in the window: Listener → Listener settings…"
 
 
-class ListenerState(enum.Enum):
-    STOPPED = "stopped"
-    STARTING = "starting"
-    LISTENING = "listening"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True, slots=True)
-class ListenerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8765
-    """0 picks a free port (tests)."""
-    body_limit: int = 10 * 1024 * 1024
-    read_timeout: float = 30.0
-    """Seconds a request body may take to arrive once its headers are in."""
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-    allow_remote: bool = False
-    """Required to bind any address that is not loopback."""
-
-
-@dataclass(frozen=True, slots=True)
-class ListenerStatus:
-    state: ListenerState
-    url: str | None = None
-    """E.g. ``http://127.0.0.1:8765/`` once listening, with the actual port."""
-    error: str | None = None
-    """User-facing reason when FAILED."""
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback IP literals (``127.x``, ``::1``)."""
-    name = host.strip().strip("[]").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name.split("%", 1)[0]).is_loopback
-    except ValueError:
-        return False
-
-
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
-
-
-def _json_body(payload: dict[str, str]) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
-
-
-def _received_body(capture_id: str) -> bytes:
-    return b'{"status":"received","id":"' + capture_id.encode("ascii") + b'"}'
-
-
-def _format_remote(peer: Any) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return str(peer) if peer else ""
 
 
 class _ServerLog(logging.LoggerAdapter[logging.Logger]):
@@ -141,35 +68,7 @@ class _ServerLog(logging.LoggerAdapter[logging.Logger]):
             self.error(msg, *args, exc_info=exc_info, **kw)
 
 
-class _BodyReader:
-    """Reads a request body up to a limit, keeping count so a timeout can say how far it got."""
-
-    __slots__ = ("size",)
-
-    def __init__(self) -> None:
-        self.size = 0
-
-    async def read(self, content: Any, limit: int) -> bytes | None:
-        """The whole body, or None as soon as it exceeds ``limit``."""
-        chunks: list[bytes] = []
-        while True:
-            chunk: bytes = await content.readany()
-            if not chunk:
-                break
-            self.size += len(chunk)
-            if self.size > limit:
-                return None
-            chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _inspect(
-    headers: Headers, body: bytes, keys: tuple[PublicKey, ...]
-) -> tuple[tuple[SignatureCheck, ...], EventSummary | None]:
-    return verify_headers(headers, body, keys), parse_event(body)
-
-
-class Listener:
+class Listener(ListenerBase):
     """Receives webhooks on a local port and stores each one before answering.
 
     Thread-safe to drive from any thread: ``start``/``stop`` block until done. Subscriber
@@ -179,55 +78,38 @@ class Listener:
     def __init__(
         self, store: Store, keyring: KeyRing, config: ListenerConfig | None = None
     ) -> None:
+        super().__init__(config)
         self._store = store
         self._keyring = keyring
-        self._config = config if config is not None else ListenerConfig()
         self._lock = threading.RLock()
-        self._status = ListenerStatus(ListenerState.STOPPED)
-        self._subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
-        self._status_callbacks: Callbacks[ListenerStatus] = Callbacks("listener status callback")
+        self._capture_subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.BaseRunner | None = None
         self._reload_task: asyncio.Task[None] | None = None
-        self._bound_port = 0
         self._tls = False
         self._in_flight = 0
         self._drained: asyncio.Event | None = None
-        self._last_error: str | None = None
+        self._store_stage = StoreCapture(store, self._notify)
+        self._stages: list[Stage] = default_stages(
+            body_limit=self._config.body_limit,
+            read_timeout=self._config.read_timeout,
+            keyring=keyring,
+            store=self._store_stage,
+        )
         self._last_reload_error: str | None = None
 
     # -- public surface -------------------------------------------------------------------
 
     @property
-    def config(self) -> ListenerConfig:
-        return self._config
-
-    @property
-    def status(self) -> ListenerStatus:
-        return self._status
-
-    @property
-    def port(self) -> int:
-        """The bound port while listening (the real one when configured as 0)."""
-        return self._bound_port if self._bound_port else self._config.port
-
-    @property
     def last_error(self) -> str | None:
         """The most recent failure to store a capture (answered 503); None once storing works."""
-        return self._last_error
+        return self._store_stage.last_error
 
-    def subscribe(self, callback: Callable[[Capture], None]) -> Callable[[], None]:
-        """Call ``callback(capture)`` for every capture once it is committed (rejected too).
-
-        Runs on the listener thread before the client gets its answer. Returns a function
-        that unsubscribes. A callback that raises is logged and does not affect serving.
-        """
-        return self._subscribers.add(callback)
-
-    def on_status(self, callback: Callable[[ListenerStatus], None]) -> Callable[[], None]:
-        """Call ``callback(status)`` on every state change, on the thread that caused it."""
-        return self._status_callbacks.add(callback)
+    def subscribe_captures(self, callback: Callable[[Capture], None]) -> Callable[[], None]:
+        """Like :meth:`subscribe`, with the whole stored capture, body and all (for the
+        command line, which prints or forwards what it stored)."""
+        return self._capture_subscribers.add(callback)
 
     def start(self) -> ListenerStatus:
         """Bind and start serving; returns once listening. Raises ListenerError on failure."""
@@ -263,6 +145,24 @@ class Listener:
             url = f"{scheme}://{_url_host(self._config.host)}:{self._bound_port}/"
             self._set_status(ListenerStatus(ListenerState.LISTENING, url=url))
             return self._status
+
+    def start_async(self) -> ListenerStatus:
+        """Binding takes milliseconds here, so this starts at once; never raises
+        ListenerError (the status says why it failed)."""
+        try:
+            return self.start()
+        except ListenerError:
+            return self._status
+
+    def reload_keys(self, timeout: float = 2.0) -> bool:
+        """Re-read the key ring now (the listener also does within ~1 s by itself)."""
+        del timeout  # same thread of this process: done when this returns
+        try:
+            self._keyring.reload_if_changed()
+        except Exception as exc:
+            self._note_reload_error(exc)
+            return False
+        return True
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, let in-flight requests finish (up to ``timeout``), stop the thread.
@@ -479,10 +379,6 @@ class Listener:
             log.warning("could not reload the key ring, keeping the previous keys: %s", exc)
             self._last_reload_error = message
 
-    def _set_status(self, status: ListenerStatus) -> None:
-        self._status = status
-        self._status_callbacks(status)
-
     # -- request path (loop thread) ---------------------------------------------------------
 
     async def _expect(self, request: web.BaseRequest) -> web.StreamResponse | None:
@@ -508,154 +404,17 @@ class Listener:
                 await request.writer.drain()
                 if early is not None:
                     return early
-            return await self._process(request)
+            inbound = Inbound.of(request, tls=self._tls)
+            for stage in self._stages:
+                await stage.run(inbound)
+            assert inbound.answer is not None, "the last stage answers"
+            return inbound.answer
         finally:
             self._in_flight -= 1
             if not self._in_flight and self._drained is not None:
                 self._drained.set()
 
-    async def _process(self, request: web.BaseRequest) -> web.StreamResponse:
-        received_at = utc_now()
-        capture_id = new_capture_id()
-        headers: Headers = tuple(
-            [
-                (name.decode("latin-1"), value.decode("latin-1"))
-                for name, value in request.raw_headers
-            ]
-        )
-        transport = request.transport
-        remote = _format_remote(transport.get_extra_info("peername") if transport else None)
-        target = request.raw_path
-        path, query = split_target(target)
-        method = request.method
-
-        def without_body() -> Capture:
-            return Capture(
-                id=capture_id,
-                received_at=received_at,
-                method=method,
-                target=target,
-                path=path,
-                query=query,
-                headers=headers,
-                body=b"",
-                remote=remote,
-                tls=self._tls,
-            )
-
-        limit = self._config.body_limit
-        length = request.content_length
-        if length is not None and length > limit:
-            return await self._reject(
-                without_body(), 413, f"body too large: {length} bytes > limit {limit}", length
-            )
-        content = request.content
-        body: bytes | None
-        if content.is_eof():
-            # Already fully buffered (the usual small webhook): take it as it is, with no
-            # timer and no read loop.
-            body = content.read_nowait()
-            size = len(body)
-            if size > limit:
-                body = None
-        else:
-            reader = _BodyReader()
-            try:
-                async with asyncio.timeout(self._config.read_timeout):
-                    body = await reader.read(content, limit)
-            except TimeoutError:
-                timeout = self._config.read_timeout
-                return await self._reject(
-                    without_body(),
-                    408,
-                    f"body not received within {timeout:g} s (got {reader.size} bytes)",
-                    reader.size,
-                    close=True,
-                )
-            size = reader.size
-        if body is None:
-            return await self._reject(
-                without_body(), 413, f"body too large: {size} bytes > limit {limit}", size
-            )
-
-        keys = self._keyring.keys()
-        if len(body) > OFFLOAD_BYTES:
-            loop = asyncio.get_running_loop()
-            signatures, event = await loop.run_in_executor(None, _inspect, headers, body, keys)
-        else:
-            signatures = verify_headers(headers, body, keys)
-            event = parse_event(body)
-        response = ResponseRecord(200, _JSON_HEADERS, _received_body(capture_id))
-        capture = Capture(
-            id=capture_id,
-            received_at=received_at,
-            method=method,
-            target=target,
-            path=path,
-            query=query,
-            headers=headers,
-            body=body,
-            remote=remote,
-            tls=self._tls,
-            response=response,
-            signatures=signatures,
-            event=event,
-        )
-        try:
-            stored = await self._store.submit_async(capture)
-        except Exception as exc:
-            return self._store_failed(capture_id, exc)
-        if self._last_error is not None:
-            self._last_error = None
-        self._notify(stored)
-        return web.Response(status=response.status, headers=response.headers, body=response.body)
-
-    async def _reject(
-        self,
-        base: Capture,
-        status: int,
-        reason: str,
-        body_size: int | None,
-        *,
-        close: bool = False,
-    ) -> web.StreamResponse:
-        response = ResponseRecord(
-            status,
-            _JSON_HEADERS,
-            _json_body({"status": "rejected", "id": base.id, "reason": reason}),
-        )
-        capture = base.with_(response=response, rejected=reason, body_size=body_size)
-        try:
-            stored = await self._store.submit_async(capture)
-        except Exception as exc:
-            self._record_store_error(exc)
-        else:
-            self._notify(stored)
-        answer = web.Response(status=status, headers=response.headers, body=response.body)
-        if close:
-            # The rest of the body may still trickle in; this connection is done.
-            answer.force_close()
-        return answer
-
-    def _store_failed(self, capture_id: str, exc: Exception) -> web.StreamResponse:
-        message = self._record_store_error(exc)
-        body = _json_body(
-            {
-                "status": "not_stored",
-                "id": capture_id,
-                "error": f"The capture was not stored ({message}); please retry.",
-            }
-        )
-        return web.Response(status=503, headers=_JSON_HEADERS, body=body)
-
-    def _record_store_error(self, exc: Exception) -> str:
-        message = str(exc) or type(exc).__name__
-        if message != self._last_error:
-            # Logged once per distinct failure, not per request: a full disk at 10k req/s
-            # would otherwise bury the log.
-            log.error("could not store a capture, answering 503: %s", message)
-        self._last_error = message
-        return message
-
     def _notify(self, capture: Capture) -> None:
-        self._subscribers(capture)
+        self._capture_subscribers(capture)
+        if self._subscribers:
+            self._subscribers(notice_of(capture))

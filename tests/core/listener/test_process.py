@@ -3,6 +3,7 @@ real SQLite files, keys signed by the openssl command line."""
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -16,18 +17,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inspector.core.capture import Capture, ResponseRecord, SignatureHeader, Verdict
+from inspector.core.capture import Capture, Verdict
 from inspector.core.errors import ListenerError
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
-from inspector.core.listener_process import ListenerProcess
+from inspector.core.listener import (
+    CaptureNotice,
+    ListenerConfig,
+    ListenerProcess,
+    ListenerState,
+    ListenerStatus,
+    notice_of,
+    protocol,
+)
 from inspector.core.store import Store
 from tests.support.captures import event_body
 from tests.support.crypto import make_rsa_key, signed_headers, spki_b64
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 WAIT = 20.0
 """Upper bound for things that normally take well under a second (a loaded CI machine)."""
 
@@ -90,7 +98,7 @@ def test_start_capture_verify_and_stop(  # type: ignore[no-untyped-def]
     listener: ListenerProcess, store: Store, rsa_key, tmp_path: Path
 ) -> None:
     statuses: list[ListenerStatus] = []
-    captures: queue.SimpleQueue[Capture] = queue.SimpleQueue()
+    captures: queue.SimpleQueue[CaptureNotice] = queue.SimpleQueue()
     listener.on_status(statuses.append)
     listener.subscribe(captures.put)
 
@@ -105,22 +113,19 @@ def test_start_capture_verify_and_stop(  # type: ignore[no-untyped-def]
     body = event_body(name="ORDER_CREATED")
     reply = post(listener, body, signed_headers(rsa_key, body, tmp_dir=tmp_path))
     assert reply.status_code == 200
-    capture = captures.get(timeout=WAIT)
-    assert capture.id == reply.json()["id"]
-    assert capture.seq > 0
-    assert capture.signature(SignatureHeader.FLEX).verdict is Verdict.VALID
-    assert capture.signature(SignatureHeader.FLUENT).key_name == "sandbox"
-    assert capture.event is not None and capture.event.name == "ORDER_CREATED"
-    # Subscribers get the capture without its body (the child's line carries the rest, so
-    # the parent never reads the store per capture); the store has the body.
-    assert capture.body == b"" and capture.size == len(body)
-    stored = store.get(capture.id)
+    notice = captures.get(timeout=WAIT)
+    assert notice.id == reply.json()["id"]
+    assert notice.row.seq > 0
+    assert notice.row.flex is Verdict.VALID
+    assert notice.row.fluent_key == "sandbox"
+    assert notice.event is not None and notice.event.name == "ORDER_CREATED"
+    # Subscribers get the row, not the body (the child's line carries the rest, so the
+    # parent never reads the store per capture); the store has the body.
+    assert notice.row.size == len(body)
+    stored = store.get(notice.id)
     assert stored is not None and stored.body == body
-    assert capture == stored.with_(
-        body=b"",
-        body_size=len(body),
-        response=ResponseRecord(stored.response.status, stored.response.headers),
-    )
+    assert notice == notice_of(stored)
+    assert notice.row == store.row(notice.id)
 
     listener.stop()
     assert listener.status.state is ListenerState.STOPPED
@@ -185,14 +190,14 @@ def test_subscribers_survive_a_restart_and_can_unsubscribe(
     listener: ListenerProcess,
     rsa_key,  # type: ignore[no-untyped-def]
 ) -> None:
-    got: queue.SimpleQueue[Capture] = queue.SimpleQueue()
+    got: queue.SimpleQueue[CaptureNotice] = queue.SimpleQueue()
     unsubscribe = listener.subscribe(got.put)
     listener.start()
     listener.stop()
     listener.start()
     body = event_body()
     post(listener, body, signed_headers(rsa_key, body))
-    assert got.get(timeout=WAIT).size == len(body)
+    assert got.get(timeout=WAIT).row.size == len(body)
     unsubscribe()
     assert post(listener, body, []).status_code == 200
     listener.stop()  # the reader has delivered (or dropped) everything by now
@@ -206,21 +211,21 @@ def test_keys_added_to_the_ring_are_picked_up(
 ) -> None:
     ring = KeyRing.open(data_dir)
     proc = ListenerProcess(store, ring, ListenerConfig(port=0))
-    got: queue.SimpleQueue[Capture] = queue.SimpleQueue()
+    got: queue.SimpleQueue[CaptureNotice] = queue.SimpleQueue()
     proc.subscribe(got.put)
     try:
         proc.start()
         body = event_body()
         headers = signed_headers(rsa_key, body)
         post(proc, body, headers)
-        assert got.get(timeout=WAIT).signature(SignatureHeader.FLUENT).verdict is Verdict.NO_KEY
+        assert got.get(timeout=WAIT).row.fluent is Verdict.NO_KEY
         ring.add("late", spki_b64(rsa_key))  # what the keys dialog does
         deadline = time.monotonic() + WAIT
         while True:
             post(proc, body, headers)
-            check = got.get(timeout=WAIT).signature(SignatureHeader.FLUENT)
-            if check.verdict is Verdict.VALID:
-                assert check.key_name == "late"
+            row = got.get(timeout=WAIT).row
+            if row.fluent is Verdict.VALID:
+                assert row.fluent_key == "late"
                 break
             assert time.monotonic() < deadline, "the child never reloaded the key ring"
             time.sleep(0.2)
@@ -238,13 +243,13 @@ def test_a_key_ring_outside_the_data_dir_is_used(
     ring = KeyRing(tmp_path / "elsewhere.json" if where == "other-file" else None)
     ring.add("elsewhere", spki_b64(rsa_key))
     proc = ListenerProcess(store, ring, ListenerConfig(port=0))
-    got: queue.SimpleQueue[Capture] = queue.SimpleQueue()
+    got: queue.SimpleQueue[CaptureNotice] = queue.SimpleQueue()
     proc.subscribe(got.put)
     try:
         proc.start()
         body = event_body()
         post(proc, body, signed_headers(rsa_key, body))
-        assert got.get(timeout=WAIT).signature(SignatureHeader.FLEX).key_name == "elsewhere"
+        assert got.get(timeout=WAIT).row.flex_key == "elsewhere"
     finally:
         proc.stop()
 
@@ -290,7 +295,7 @@ from pathlib import Path
 
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig
-from inspector.core.listener_process import ListenerProcess
+from inspector.core.listener import ListenerProcess
 from inspector.core.store import Store
 
 data_dir = Path(sys.argv[1])
@@ -327,10 +332,14 @@ def test_killing_the_parent_ends_the_child(data_dir: Path) -> None:
         assert store.count() == 1
 
 
+def light_capture(message: dict[str, object]) -> Capture | None:
+    decoded = protocol.decode(json.dumps(message))
+    assert isinstance(decoded, protocol.Captured)
+    return decoded.capture
+
+
 def test_a_capture_line_without_a_usable_record_gives_no_light_capture() -> None:
     """Such a line (an older child) makes the reader fall back to reading the store."""
-    from inspector.core.listener_process import light_capture
-
     assert light_capture({"event": "capture", "id": "x", "seq": 1}) is None
     assert light_capture({"event": "capture", "id": "x", "capture": {"id": "x"}}) is None
     broken = {"id": "x", "received_at": "not a time", "method": "POST", "target": "/", "path": "/"}

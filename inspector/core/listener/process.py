@@ -1,16 +1,14 @@
 """The listener in a child process, driven through ``fluent-inspector listen --machine``.
 
-Same public surface as :class:`inspector.core.listener.Listener`, so the window can use
-either. Why a process: at 1,000 signed webhooks/s the in-process listener (aiohttp, RSA,
-the SQLite writer) competes with the GUI thread for the GIL and the window's event loop
-stalls for ~90 ms; in its own process the stalls stay under the 50 ms target.
+Why a process: at 1,000 signed webhooks/s the in-process listener (aiohttp, RSA, the SQLite
+writer) competes with the GUI thread for the GIL and the window's event loop stalls for
+~90 ms; in its own process the stalls stay under the 50 ms target.
 
-The child writes the captures to the same data dir and reports each one as a JSON line on
-its stdout (``{"event": "capture", "id": ..., "seq": ..., "capture": {record}}``, the
-record being the JSON-lines export record without the bodies); a reader thread here turns
-the record into a *body-less* :class:`Capture` and calls the subscribers. It deliberately
-does not read the store: loading every capture in full cost the parent ~1 s of CPU per
-10 s at 1,000 webhooks/s, time the GUI thread then waited for the GIL. The child
+The child (``child.py``) writes the captures to the same data dir and reports each one as a
+protocol line (``protocol.py``) carrying the capture's record without the bodies; a reader
+thread here turns it into a :class:`CaptureNotice` and calls the subscribers. It
+deliberately does not read the store: loading every capture in full cost the parent ~1 s of
+CPU per 10 s at 1,000 webhooks/s, time the GUI thread then waited for the GIL. The child
 watches its stdin and stops at EOF, so it ends with its parent even when the parent is
 killed. Keys come from the key ring's file, which the child re-reads within ~1 s of a change.
 """
@@ -19,73 +17,39 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 import os
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import fields
-from datetime import datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO
 
 from inspector.core import paths
-from inspector.core.callbacks import Callbacks
-from inspector.core.capture import (
-    Capture,
-    ResponseRecord,
-    SignatureCheck,
-    SignatureHeader,
-    Verdict,
-)
 from inspector.core.errors import InspectorError, ListenerError
-from inspector.core.events import EventSummary
-from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
+from inspector.core.keys import KeyRing
+from inspector.core.listener import protocol
+from inspector.core.listener.handle import (
+    ListenerBase,
+    ListenerConfig,
+    ListenerState,
+    ListenerStatus,
+    notice_of,
+)
+from inspector.core.store import Store
 
-if TYPE_CHECKING:
-    from inspector.core.keys import KeyRing
-    from inspector.core.store import Store
+__all__ = ["START_TIMEOUT", "ListenerProcess"]
 
-__all__ = ["START_TIMEOUT", "ListenerHandle", "ListenerProcess", "light_capture"]
-
-log = logging.getLogger(__name__)
+log = logging.getLogger("inspector.core.listener")
 
 START_TIMEOUT = 30.0
 """Seconds ``start()`` waits for the child to report listening (it usually takes ~0.5 s)."""
 _MIB = 1024 * 1024
-_EVENT_FIELDS = frozenset(f.name for f in fields(EventSummary))
-_CLI_PREFIX = "fluent-inspector: "
 _EXIT_USAGE = 2
 # The inspector package's parent folder, so `python -m inspector` works in the child even
 # when the app runs from a source tree that is not installed.
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-
-
-class ListenerHandle(Protocol):
-    """What the window needs from a listener: :class:`Listener` and :class:`ListenerProcess`."""
-
-    @property
-    def config(self) -> ListenerConfig: ...
-
-    @property
-    def status(self) -> ListenerStatus: ...
-
-    @property
-    def port(self) -> int: ...
-
-    @property
-    def last_error(self) -> str | None: ...
-
-    def start(self) -> ListenerStatus: ...
-
-    def stop(self, timeout: float = 5.0) -> None: ...
-
-    def subscribe(self, callback: Callable[[Capture], None]) -> Callable[[], None]: ...
-
-    def on_status(self, callback: Callable[[ListenerStatus], None]) -> Callable[[], None]: ...
+_PACKAGE_ROOT = Path(__file__).resolve().parents[3]
 
 
 class _Run:
@@ -109,7 +73,7 @@ class _Run:
             timer.cancel()
 
 
-class ListenerProcess:
+class ListenerProcess(ListenerBase):
     """Runs the listener as ``python -m inspector listen --machine`` in a child process.
 
     Thread-safe. ``start()`` blocks until the child listens (or failed) and raises
@@ -128,35 +92,18 @@ class ListenerProcess:
         python: str | None = None,
         start_timeout: float = START_TIMEOUT,
     ) -> None:
+        super().__init__(config)
         self._store = store
         self._keyring = keyring
-        self._config = config if config is not None else ListenerConfig()
         self._python = python or sys.executable
         self._start_timeout = start_timeout
         self._lock = threading.RLock()
-        self._status = ListenerStatus(ListenerState.STOPPED)
-        self._subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
-        self._status_callbacks: Callbacks[ListenerStatus] = Callbacks("listener status callback")
         self._run: _Run | None = None
-        self._bound_port = 0
         self._last_error: str | None = None
         self._keys_acks = 0
         self._keys_changed = threading.Condition(threading.Lock())
 
     # -- the Listener surface ----------------------------------------------------------------
-
-    @property
-    def config(self) -> ListenerConfig:
-        return self._config
-
-    @property
-    def status(self) -> ListenerStatus:
-        return self._status
-
-    @property
-    def port(self) -> int:
-        """The bound port while listening (the real one when configured as 0)."""
-        return self._bound_port if self._bound_port else self._config.port
 
     @property
     def last_error(self) -> str | None:
@@ -172,24 +119,6 @@ class ListenerProcess:
     @property
     def data_dir(self) -> Path:
         return self._store.path.parent
-
-    def subscribe(self, callback: Callable[[Capture], None]) -> Callable[[], None]:
-        """Call ``callback(capture)`` for every capture the child stored (rejected too).
-
-        The capture is body-less (see :func:`light_capture`): ``body`` and the response body
-        are ``b""`` while ``size``, headers, signature checks, event summary, attempt and seq
-        are as stored. A subscriber that needs the body reads it with
-        ``store.get(capture.id)``; code written for both this and the in-process
-        :class:`Listener` (which hands over full captures) must not rely on ``capture.body``.
-
-        Runs on the reader thread, after the client got its answer. Returns a function that
-        unsubscribes. A callback that raises is logged and does not affect the others.
-        """
-        return self._subscribers.add(callback)
-
-    def on_status(self, callback: Callable[[ListenerStatus], None]) -> Callable[[], None]:
-        """Call ``callback(status)`` on every state change, on the thread that caused it."""
-        return self._status_callbacks.add(callback)
 
     def start(self) -> ListenerStatus:
         """Start the child and wait until it listens. Raises ListenerError on failure."""
@@ -246,7 +175,7 @@ class ListenerProcess:
         with self._keys_changed:
             before = self._keys_acks
             try:
-                run.proc.stdin.write(b"reload-keys\n")
+                run.proc.stdin.write(protocol.RELOAD_KEYS + b"\n")
                 run.proc.stdin.flush()
             except (OSError, ValueError):
                 return False
@@ -356,8 +285,6 @@ class ListenerProcess:
                 return None, None
             return None, Path(ring_path)
         # An in-memory ring (e.g. the saved one is unreadable): hand the child a snapshot.
-        from inspector.core.keys import KeyRing
-
         folder = Path(tempfile.mkdtemp(prefix="inspector-keys-"))
         snapshot = KeyRing(folder / paths.KEYRING_FILENAME)
         try:
@@ -418,10 +345,6 @@ class ListenerProcess:
         if not run.settled.is_set():
             self._abandon(run)
 
-    def _set_status(self, status: ListenerStatus) -> None:
-        self._status = status
-        self._status_callbacks(status)
-
     def _update(self, run: _Run, status: ListenerStatus, *, port: int | None = None) -> None:
         """A status change reported by (or about) ``run``; ignored once it is not current."""
         with self._lock:
@@ -461,140 +384,51 @@ class ListenerProcess:
 
     def _read_events(self, run: _Run, stream: IO[bytes]) -> None:
         for raw in stream:
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                log.debug("listener process wrote a line that is not JSON: %r", raw[:200])
-                continue
-            if not isinstance(message, dict):
-                continue
-            event = message.get("event")
-            if event == "capture":
-                capture_id = message.get("id")
-                if isinstance(capture_id, str):
-                    self._deliver(capture_id, message)
-            elif event == "listening":
-                url = message.get("url")
-                port = message.get("port")
+            message = protocol.decode(raw)
+            if isinstance(message, protocol.Captured):
+                self._deliver(message)
+            elif isinstance(message, protocol.Listening):
                 self._update(
-                    run,
-                    ListenerStatus(
-                        ListenerState.LISTENING, url=url if isinstance(url, str) else None
-                    ),
-                    port=port if isinstance(port, int) else None,
+                    run, ListenerStatus(ListenerState.LISTENING, url=message.url), port=message.port
                 )
-            elif event == "status" and message.get("state") == ListenerState.FAILED.value:
-                error = message.get("error")
-                reason = error if isinstance(error, str) and error else None
-                self._update(run, ListenerStatus(ListenerState.FAILED, error=reason))
-            elif event == "keys_reloaded":
-                if message.get("error"):
-                    log.warning("the listener could not reload the keys: %s", message["error"])
+            elif isinstance(message, protocol.StatusChanged):
+                # Only a failure is news: the others follow from what this side did.
+                if message.status.state is ListenerState.FAILED:
+                    self._update(
+                        run, ListenerStatus(ListenerState.FAILED, error=message.status.error)
+                    )
+            elif isinstance(message, protocol.KeysReloaded):
+                if message.error:
+                    log.warning("the listener could not reload the keys: %s", message.error)
                 with self._keys_changed:
                     self._keys_acks += 1
                     self._keys_changed.notify_all()
-            elif event == "store_error":
-                error = message.get("error")
-                self._last_error = error if isinstance(error, str) and error else None
+            elif isinstance(message, protocol.StoreErrorChanged):
+                self._last_error = message.error
 
-    def _deliver(self, capture_id: str, message: dict[str, object]) -> None:
+    def _deliver(self, message: protocol.Captured) -> None:
         if not self._subscribers:
             return
-        capture = light_capture(message)
+        capture = message.capture
         if capture is None:
             # A line without the record (a child from an older version): read the store.
             try:
-                capture = self._store.get(capture_id)
+                capture = self._store.get(message.id)
             except InspectorError as exc:
                 # The window's store is closing, or the file is locked for a moment: the
                 # table still finds the row through its own paging; only this notification
                 # is lost.
-                log.debug("could not load capture %s for subscribers: %s", capture_id, exc)
+                log.debug("could not load capture %s for subscribers: %s", message.id, exc)
                 return
             if capture is None:
                 return  # deleted (or trimmed by retention) before we got to it
-        self._subscribers(capture)
-
-
-def light_capture(message: Mapping[str, object]) -> Capture | None:
-    """The body-less :class:`Capture` of a ``listen --machine`` capture line, or None when the
-    line carries no (usable) record.
-
-    ``body`` and the response's body are ``b""``; ``body_size`` is the real body's size, so
-    ``size`` is right. Everything else - headers, signature checks, the event summary (parsed
-    by the child from the real body), attempt, seq - is as stored.
-    """
-    record = message.get("capture")
-    seq = message.get("seq")
-    if not isinstance(record, dict):
-        return None
-    try:
-        return _capture_from_record(record, seq if isinstance(seq, int) else 0)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.debug("listener process sent a capture record that does not parse: %s", exc)
-        return None
-
-
-def _capture_from_record(record: dict[str, Any], seq: int) -> Capture:
-    response = record.get("response") or {}
-    body_size = record.get("body_size")
-    attempt = record.get("attempt")
-    rejected = record.get("rejected")
-    return Capture(
-        id=str(record["id"]),
-        received_at=datetime.fromisoformat(str(record["received_at"]).replace("Z", "+00:00")),
-        method=str(record["method"]),
-        target=str(record["target"]),
-        path=str(record["path"]),
-        query=str(record.get("query") or ""),
-        headers=tuple((str(n), str(v)) for n, v in record.get("headers") or ()),
-        body=b"",
-        remote=str(record.get("remote") or ""),
-        tls=bool(record.get("tls")),
-        response=ResponseRecord(
-            status=int(response.get("status", 200)),
-            headers=tuple((str(n), str(v)) for n, v in response.get("headers") or ()),
-        ),
-        signatures=_checks(record.get("signatures") or {}),
-        event=_event(record.get("event")),
-        rejected=rejected if isinstance(rejected, str) else None,
-        body_size=body_size if isinstance(body_size, int) else 0,
-        attempt=attempt if isinstance(attempt, int) else 1,
-        seq=seq,
-    )
-
-
-def _checks(data: dict[str, Any]) -> tuple[SignatureCheck, ...]:
-    checks = []
-    for header in SignatureHeader:
-        entry = data.get(header.value)
-        if not isinstance(entry, dict):
-            continue
-        checks.append(
-            SignatureCheck(
-                header,
-                Verdict(entry["verdict"]),
-                key_name=entry.get("key") or None,
-                received_name=entry.get("received_name") or None,
-                detail=str(entry.get("detail") or ""),
-                hint=entry.get("hint") or None,
-            )
-        )
-    return tuple(checks)
-
-
-def _event(data: object) -> EventSummary | None:
-    if not isinstance(data, dict):
-        return None
-    known = {k: v for k, v in data.items() if k in _EVENT_FIELDS}
-    known["missing"] = tuple(known.get("missing") or ())
-    return EventSummary(**known)
+        self._subscribers(notice_of(capture))
 
 
 def _exit_reason(run: _Run, code: int) -> str:
     last = run.stderr_tail[-1] if run.stderr_tail else ""
-    if last.startswith(_CLI_PREFIX):
-        last = last[len(_CLI_PREFIX) :]
+    if last.startswith(protocol.CLI_PREFIX):
+        last = last[len(protocol.CLI_PREFIX) :]
     if code == _EXIT_USAGE and last:
         return last  # the CLI's own one-line message: what happened and what to do
     how = f"exit code {code}" if code >= 0 else f"killed by signal {-code}"

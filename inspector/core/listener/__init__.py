@@ -1,0 +1,50 @@
+"""The HTTP listener: in this process (:class:`Listener`) or in a child process
+(:class:`ListenerProcess`), both a :class:`ListenerHandle`.
+
+``server.py`` runs aiohttp and the lifecycle; ``pipeline.py`` holds the stages every request
+goes through; ``protocol.py`` the child's JSON-lines protocol (both directions); ``child.py``
+the ``listen --machine`` loop; ``process.py`` the parent's side of it; ``handle.py`` the
+configuration, states, notices and the protocol both listeners satisfy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from inspector.core.errors import ListenerError
+from inspector.core.listener.handle import (
+    CaptureNotice,
+    ListenerConfig,
+    ListenerHandle,
+    ListenerState,
+    ListenerStatus,
+    is_loopback,
+    notice_of,
+)
+from inspector.core.listener.pipeline import OFFLOAD_BYTES
+from inspector.core.listener.process import START_TIMEOUT, ListenerProcess
+from inspector.core.listener.server import KEEPALIVE_TIMEOUT, SETTINGS_IN_WINDOW, Listener
+
+__all__ = [
+    "KEEPALIVE_TIMEOUT",
+    "OFFLOAD_BYTES",
+    "SETTINGS_IN_WINDOW",
+    "START_TIMEOUT",
+    "CaptureNotice",
+    "Listener",
+    "ListenerConfig",
+    "ListenerError",
+    "ListenerHandle",
+    "ListenerProcess",
+    "ListenerState",
+    "ListenerStatus",
+    "is_loopback",
+    "notice_of",
+]
+
+if TYPE_CHECKING:
+    # mypy --strict proves both listeners satisfy the whole protocol (no getattr needed).
+    def _both_are_handles(
+        in_process: Listener, child: ListenerProcess
+    ) -> tuple[ListenerHandle, ListenerHandle]:
+        return in_process, child

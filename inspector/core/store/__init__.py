@@ -1,0 +1,32 @@
+"""The capture store (SQLite, WAL, one group-committing writer thread).
+
+``store.py`` is the facade; ``schema.py`` the tables and migrations, ``query.py`` filters
+and reading rows, ``insert.py`` writing rows, ``writer.py`` the writer thread and group
+commit, ``errors.py`` what a failure tells the user. Everything importable from
+``inspector.core.store`` before the split still is.
+"""
+
+from __future__ import annotations
+
+from inspector.core.errors import StoreError
+from inspector.core.rows import CaptureRow
+from inspector.core.store.errors import BUSY_TIMEOUT_S
+from inspector.core.store.query import CaptureQuery
+from inspector.core.store.schema import MIGRATIONS, SCHEMA_VERSION
+from inspector.core.store.store import IMPORT_CHUNK, Store
+from inspector.core.store.writer import BUSY_WINDOW_S, GROUP_DELAY_S, GROUP_TARGET, MAX_BATCH
+
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "BUSY_WINDOW_S",
+    "GROUP_DELAY_S",
+    "GROUP_TARGET",
+    "IMPORT_CHUNK",
+    "MAX_BATCH",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "CaptureQuery",
+    "CaptureRow",
+    "Store",
+    "StoreError",
+]

@@ -1,0 +1,219 @@
+"""Writing rows: a :class:`Capture` as its ``captures`` and ``capture_data`` rows, and the
+multi-row INSERTs that put a group of them into the current transaction."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from inspector.core import codec
+from inspector.core.capture import Capture, Headers, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.events import EventSummary
+from inspector.core.store.query import micros
+
+__all__ = [
+    "ROWS_PER_INSERT",
+    "WRITER_STATEMENT_CACHE",
+    "insert",
+    "rows_for",
+    "signatures_json",
+    "verdict_columns",
+]
+
+_K = TypeVar("_K")
+
+
+def _headers_json(headers: Headers) -> str:
+    # ensure_ascii (the default) escapes lone surrogates, so any str round-trips. Pairs
+    # are tuples or lists; both encode as [name, value].
+    return json.dumps(headers)
+
+
+def signatures_json(checks: Sequence[SignatureCheck]) -> str:
+    return json.dumps(codec.encode_signatures(checks))
+
+
+def verdict_columns(checks: Sequence[SignatureCheck]) -> tuple[str, str | None, str, str | None]:
+    """(flex verdict, flex key, fluent verdict, fluent key) as the columns hold them: the
+    same reading as :meth:`Capture.signature` (the first check of a header; none = MISSING)."""
+    flex = fluent = None
+    for check in checks:
+        if check.header is SignatureHeader.FLEX:
+            flex = flex or check
+        elif check.header is SignatureHeader.FLUENT:
+            fluent = fluent or check
+    return (
+        flex.verdict.value if flex else Verdict.MISSING.value,
+        flex.key_name if flex else None,
+        fluent.verdict.value if fluent else Verdict.MISSING.value,
+        fluent.key_name if fluent else None,
+    )
+
+
+def _event_json(event: EventSummary | None) -> str | None:
+    return None if event is None else json.dumps(codec.encode_event(event))
+
+
+def _search_text(capture: Capture, event: EventSummary | None) -> str:
+    fields = [capture.path, capture.query, capture.id]
+    if event is not None:
+        fields += [event.name, event.entity_ref, event.entity_id, event.entity_status, event.id]
+    return "\x1f".join(fields).lower()
+
+
+_CAPTURE_INSERT_COLUMNS = (
+    "seq, id, received_at, method, target, path, query, remote, tls, response_status, "
+    "rejected, body_size, size, content_type, event_id, event_name, entity_type, entity_id, "
+    "entity_ref, entity_status, root_entity_type, root_entity_ref, flex_verdict, flex_key, "
+    "fluent_verdict, fluent_key, search, attempt"
+)
+_CAPTURE_WIDTH = 28
+_DATA_INSERT_COLUMNS = (
+    "seq, headers, body, response_headers, response_body, event_json, signatures_json"
+)
+_DATA_WIDTH = 7
+# Rows per INSERT statement. One multi-row INSERT is one sqlite3_step, so the writer lets
+# go of the GIL (and must win it back from the busy listener loop) once per statement
+# rather than twice per row as executemany() does. Every row count up to this gets its own
+# cached statement (see WRITER_STATEMENT_CACHE).
+ROWS_PER_INSERT = 64
+WRITER_STATEMENT_CACHE = 2 * ROWS_PER_INSERT + 32
+
+
+@functools.cache
+def _insert_sql(table: str, columns: str, width: int, rows: int) -> str:
+    row = "(" + ",".join("?" * width) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES " + ",".join([row] * rows)
+
+
+_Row = tuple[Any, ...]
+
+# Response headers and signature checks repeat from capture to capture (the same JSON
+# header, "valid with key X"), so their JSON is cached. Rows are built on the writer thread,
+# not by the submitter: the listener's loop is the busier thread, and the writer's Python
+# runs while the loop is in socket calls without the GIL.
+_JSON_CACHE_LIMIT = 256
+_headers_cache: dict[Headers, str] = {}
+_signatures_cache: dict[tuple[SignatureCheck, ...], str] = {}
+
+
+def _cached_json(cache: dict[_K, str], value: _K, encode: Callable[[_K], str]) -> str:
+    try:
+        text = cache.get(value)
+    except TypeError:  # something unhashable (lists instead of tuples): just encode it
+        return encode(value)
+    if text is None:
+        text = encode(value)
+        if len(cache) >= _JSON_CACHE_LIMIT:
+            cache.clear()
+        cache[value] = text
+    return text
+
+
+_NO_EVENT = ("",) * 8
+
+
+def rows_for(capture: Capture) -> tuple[_Row, _Row]:
+    """The captures row without seq and attempt, and the capture_data row without seq."""
+    event = capture.event
+    body = capture.body
+    response = capture.response
+    main = (
+        capture.id,
+        micros(capture.received_at),
+        capture.method,
+        capture.target,
+        capture.path,
+        capture.query,
+        capture.remote,
+        int(capture.tls),
+        response.status,
+        capture.rejected,
+        capture.body_size,
+        capture.body_size if capture.body_size is not None else len(body),
+        capture.content_type,
+        *(
+            _NO_EVENT
+            if event is None
+            else (
+                event.id,
+                event.name,
+                event.entity_type,
+                event.entity_id,
+                event.entity_ref,
+                event.entity_status,
+                event.root_entity_type,
+                event.root_entity_ref,
+            )
+        ),
+        *verdict_columns(capture.signatures),
+        _search_text(capture, event),
+    )
+    data = (
+        _headers_json(capture.headers),
+        body if type(body) is bytes else bytes(body),
+        _cached_json(_headers_cache, response.headers, _headers_json),
+        response.body if type(response.body) is bytes else bytes(response.body),
+        _event_json(event),
+        _cached_json(_signatures_cache, tuple(capture.signatures), signatures_json),
+    )
+    return main, data
+
+
+# The next seq, and per event id of the batch its highest attempt so far, in one statement.
+_BATCH_START = (
+    "SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'captures'), 0), "
+    "coalesce((SELECT max(seq) FROM captures), 0)) + 1, "
+    "(SELECT json_group_object(value, (SELECT max(attempt) FROM captures WHERE event_id = value)) "
+    "FROM json_each(?))"
+)
+
+
+def insert(
+    conn: sqlite3.Connection, entries: Sequence[tuple[Capture, _Row, _Row]]
+) -> list[Capture]:
+    """Insert in the current transaction; returns the captures with seq and attempt set.
+
+    ``entries`` are (capture, *rows_for(capture)).
+    """
+    # Attempt = 1 + the highest attempt already stored with this event id, read inside the
+    # write transaction so concurrent deliveries (even from another process) get 1, 2, 3...
+    event_ids = {c.event.id for c, _, _ in entries if c.event is not None and c.event.id}
+    seq, last_json = conn.execute(_BATCH_START, (json.dumps(list(event_ids)),)).fetchone()
+    last: dict[str, int | None] = json.loads(last_json)
+    mains: list[Any] = []
+    datas: list[Any] = []
+    stored: list[Capture] = []
+    for capture, main, data in entries:
+        event = capture.event
+        if event is not None and event.id:
+            attempt = (last.get(event.id) or 0) + 1
+            last[event.id] = attempt
+        else:
+            attempt = 1
+        mains.append(seq)
+        mains += main
+        mains.append(attempt)
+        datas.append(seq)
+        datas += data
+        stored.append(replace(capture, seq=seq, attempt=attempt))
+        seq += 1
+    _insert_rows(conn, "captures", _CAPTURE_INSERT_COLUMNS, _CAPTURE_WIDTH, mains)
+    _insert_rows(conn, "capture_data", _DATA_INSERT_COLUMNS, _DATA_WIDTH, datas)
+    return stored
+
+
+def _insert_rows(
+    conn: sqlite3.Connection, table: str, columns: str, width: int, values: list[Any]
+) -> None:
+    """Insert ``values`` (rows of ``width`` flattened) with as few statements as allowed."""
+    # SQLite builds before 3.32 allow only 999 parameters per statement.
+    most = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width
+    per_statement = max(1, min(ROWS_PER_INSERT, most)) * width
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
+        conn.execute(_insert_sql(table, columns, width, len(chunk) // width), chunk)

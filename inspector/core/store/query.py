@@ -1,0 +1,168 @@
+"""Reading the store: filters (:class:`CaptureQuery`) and the SQL that turns rows back into
+:class:`CaptureRow` and :class:`Capture` values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from inspector.core import codec
+from inspector.core.capture import Capture, Headers, ResponseRecord, Verdict
+from inspector.core.events import EventSummary
+from inspector.core.rows import CaptureRow
+
+__all__ = [
+    "ANY",
+    "CAPTURE_COLUMNS",
+    "EPOCH",
+    "ROW_COLUMNS",
+    "CaptureQuery",
+    "CaptureRow",
+    "capture_from",
+    "micros",
+    "row_from",
+    "where_clauses",
+]
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICRO = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CaptureQuery:
+    """A filter. Empty sets mean "any"; all given conditions must hold."""
+
+    text: str = ""
+    """Case-insensitive substring over path, query, event name, entity ref, entity id,
+    entity status, event id and capture id."""
+    flex: frozenset[Verdict] = frozenset()
+    fluent: frozenset[Verdict] = frozenset()
+    entity_types: frozenset[str] = frozenset()
+    event_names: frozenset[str] = frozenset()
+    methods: frozenset[str] = frozenset()
+    ids: frozenset[str] = frozenset()
+    """Restrict to these capture ids (e.g. export the selection)."""
+
+
+ANY = CaptureQuery()
+
+
+def micros(moment: datetime) -> int:
+    """A column's time: microseconds since the Unix epoch, UTC."""
+    if moment.tzinfo is None:
+        # Capture promises aware UTC; a naive value can only sensibly mean UTC.
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - EPOCH) // _MICRO
+
+
+def _moment(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+def _headers_from(text: str) -> Headers:
+    return tuple((str(name), str(value)) for name, value in json.loads(text))
+
+
+def _event_from(text: str | None) -> EventSummary | None:
+    return None if text is None else codec.decode_event(json.loads(text))
+
+
+ROW_COLUMNS = (
+    "c.seq, c.id, c.received_at, c.method, c.path, c.query, c.event_id, c.event_name, "
+    "c.entity_type, c.entity_id, c.entity_ref, c.entity_status, c.root_entity_type, "
+    "c.root_entity_ref, c.response_status, c.size, c.content_type, c.flex_verdict, c.flex_key, "
+    "c.fluent_verdict, c.fluent_key, c.attempt, "
+    "CASE WHEN c.event_id = '' THEN 1 ELSE "
+    "(SELECT count(*) FROM captures AS x WHERE x.event_id = c.event_id) END, "
+    "c.rejected, c.remote"
+)
+
+
+def row_from(r: Sequence[Any]) -> CaptureRow:
+    return CaptureRow(
+        seq=r[0],
+        id=r[1],
+        received_at=_moment(r[2]),
+        method=r[3],
+        path=r[4],
+        query=r[5],
+        event_id=r[6],
+        event_name=r[7],
+        entity_type=r[8],
+        entity_id=r[9],
+        entity_ref=r[10],
+        entity_status=r[11],
+        root_entity_type=r[12],
+        root_entity_ref=r[13],
+        response_status=r[14],
+        size=r[15],
+        content_type=r[16],
+        flex=Verdict(r[17]),
+        flex_key=r[18],
+        fluent=Verdict(r[19]),
+        fluent_key=r[20],
+        attempt=r[21],
+        attempts=r[22],
+        rejected=r[23],
+        remote=r[24],
+    )
+
+
+CAPTURE_COLUMNS = (
+    "c.seq, c.id, c.received_at, c.method, c.target, c.path, c.query, c.remote, c.tls, "
+    "c.response_status, c.rejected, c.body_size, c.attempt, d.headers, d.body, "
+    "d.response_headers, d.response_body, d.event_json, d.signatures_json"
+)
+
+
+def capture_from(r: Sequence[Any]) -> Capture:
+    return Capture(
+        seq=r[0],
+        id=r[1],
+        received_at=_moment(r[2]),
+        method=r[3],
+        target=r[4],
+        path=r[5],
+        query=r[6],
+        remote=r[7],
+        tls=bool(r[8]),
+        response=ResponseRecord(status=r[9], headers=_headers_from(r[15]), body=bytes(r[16])),
+        rejected=r[10],
+        body_size=r[11],
+        attempt=r[12],
+        headers=_headers_from(r[13]),
+        body=bytes(r[14]),
+        event=_event_from(r[17]),
+        signatures=codec.decode_signatures(json.loads(r[18])),
+    )
+
+
+def where_clauses(query: CaptureQuery) -> tuple[list[str], list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.text:
+        clauses.append("instr(c.search, ?) > 0")
+        params.append(query.text.lower())
+    # json_each takes any number of values as one parameter (no variable-count limit).
+    sets: list[tuple[str, Iterable[str]]] = [
+        ("c.flex_verdict", (v.value for v in query.flex)),
+        ("c.fluent_verdict", (v.value for v in query.fluent)),
+        ("c.entity_type", query.entity_types),
+        ("c.event_name", query.event_names),
+        ("c.method", query.methods),
+        ("c.id", query.ids),
+    ]
+    for column, values in sets:
+        listed = sorted(values)
+        if not listed:
+            continue
+        if len(listed) == 1:
+            clauses.append(f"{column} = ?")
+            params.append(listed[0])
+        else:
+            clauses.append(f"{column} IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(listed))
+    return clauses, params

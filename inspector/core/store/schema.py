@@ -1,0 +1,178 @@
+"""The store's schema: tables, indexes, and the migrations that take old files forward.
+
+Layout. ``captures`` holds one row per capture with every column a list, filter or count
+reads; the large or detail-only parts (headers, bodies, event JSON, full signature checks)
+live in ``capture_data`` keyed by the same ``seq``. Keeping the hot table narrow is what
+makes a filtered ``count()`` or a selective ``page()`` over 100,000+ rows a scan of a few
+tens of MB instead of every body ever received.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from inspector.core.errors import StoreError
+
+__all__ = [
+    "APPLICATION_ID",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "check_version",
+    "migrate",
+    "user_version",
+]
+
+# Written to PRAGMA application_id so a foreign SQLite file is told apart from ours.
+APPLICATION_ID = 0x46574931  # "FWI1"
+
+
+def _migrate_v1(conn: sqlite3.Connection) -> None:
+    # AUTOINCREMENT: seq is never reused after delete/clear, so a reader polling
+    # since(last_seq) - possibly in another process - cannot miss rows.
+    conn.execute(
+        """
+        CREATE TABLE captures (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            received_at INTEGER NOT NULL,   -- microseconds since the Unix epoch, UTC
+            method TEXT NOT NULL,
+            target TEXT NOT NULL,
+            path TEXT NOT NULL,
+            query TEXT NOT NULL,
+            remote TEXT NOT NULL,
+            tls INTEGER NOT NULL,
+            response_status INTEGER NOT NULL,
+            rejected TEXT,
+            body_size INTEGER,              -- Capture.body_size as given (NULL = len(body))
+            size INTEGER NOT NULL,          -- what the table shows
+            content_type TEXT NOT NULL,
+            event_id TEXT NOT NULL,         -- '' when the body is not a Fluent event
+            event_name TEXT NOT NULL,
+            entity_type TEXT NOT NULL,
+            entity_id TEXT NOT NULL,
+            entity_ref TEXT NOT NULL,
+            entity_status TEXT NOT NULL,
+            root_entity_type TEXT NOT NULL,
+            root_entity_ref TEXT NOT NULL,
+            flex_verdict TEXT NOT NULL,
+            flex_key TEXT,
+            fluent_verdict TEXT NOT NULL,
+            fluent_key TEXT,
+            attempt INTEGER NOT NULL,
+            search TEXT NOT NULL            -- lower-cased searchable fields, see _search_text()
+        )
+        """
+    )
+    conn.execute(
+        """
+        CREATE TABLE capture_data (
+            seq INTEGER PRIMARY KEY,        -- = captures.seq
+            headers TEXT NOT NULL,          -- JSON [[name, value], ...] as received
+            body BLOB NOT NULL,
+            response_headers TEXT NOT NULL,
+            response_body BLOB NOT NULL,
+            event_json TEXT,                -- EventSummary as JSON, NULL when not an event
+            signatures_json TEXT NOT NULL   -- every field of every SignatureCheck
+        )
+        """
+    )
+    # event_id: attempt numbering and the attempts column. The others serve the quick
+    # filters (and distinct()); each index walked backwards yields seq order per value.
+    for column in ("event_id", "event_name", "entity_type", "flex_verdict", "fluent_verdict"):
+        conn.execute(f"CREATE INDEX captures_{column} ON captures ({column})")
+
+
+def _migrate_v2(conn: sqlite3.Connection) -> None:
+    # Attempt numbering asks for the highest attempt of an event id inside every write
+    # transaction; (event_id, attempt) answers that with one index probe, where counting
+    # the earlier deliveries walked all of them (a retry storm made every commit slower).
+    # The new index also serves everything the old event_id index did.
+    conn.execute("DROP INDEX IF EXISTS captures_event_id")
+    conn.execute("CREATE INDEX captures_event_attempt ON captures (event_id, attempt)")
+
+
+def _migrate_v3(conn: sqlite3.Connection) -> None:
+    # Signature checks were stored as a list of {"header", "verdict", "key_name", ...}, a
+    # second shape next to the export's; now they are stored in the codec's one shape
+    # ({header: {"verdict", "key", ...}}). Done in SQL: one statement, no Python per row.
+    conn.execute(
+        """
+        UPDATE capture_data SET signatures_json = (
+            SELECT json_group_object(
+                json_extract(value, '$.header'),
+                json_object(
+                    'verdict', json_extract(value, '$.verdict'),
+                    'key', json_extract(value, '$.key_name'),
+                    'received_name', json_extract(value, '$.received_name'),
+                    'detail', json_extract(value, '$.detail'),
+                    'hint', json_extract(value, '$.hint')
+                )
+            )
+            FROM json_each(capture_data.signatures_json)
+        )
+        WHERE json_type(signatures_json) = 'array'
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2, _migrate_v3]
+"""Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def user_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    return version
+
+
+def check_version(path: Path, conn: sqlite3.Connection, version: int, *, readonly: bool) -> None:
+    """Refuse a file this version cannot use, saying why and what to do."""
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} was written by a newer version of the inspector (schema "
+            f"{version}; this version knows up to {SCHEMA_VERSION}): upgrade the app, "
+            f"or use --data-dir to keep this version's captures elsewhere."
+        )
+    if readonly and version < SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} is not an up-to-date inspector database (schema {version}): "
+            f"open it once without read-only mode to upgrade it, or check the path."
+        )
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if app_id not in (0, APPLICATION_ID):
+        raise StoreError(
+            f"{path} is another program's SQLite database, not an inspector "
+            f"database: move it away or use --data-dir to pick another place."
+        )
+
+
+def migrate(path: Path, conn: sqlite3.Connection) -> None:
+    """Create or upgrade the schema in one write transaction (also the open's write probe)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = user_version(conn)
+        check_version(path, conn, version, readonly=False)
+        if version == 0:
+            foreign = conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'"
+            ).fetchone()[0]
+            if foreign:
+                raise StoreError(
+                    f"{path} is another program's SQLite database, not an "
+                    f"inspector database: move it away or use --data-dir to pick "
+                    f"another place."
+                )
+        # Also a write probe: a file we may not write fails here, at open, with a
+        # clear message - not later, on the first webhook.
+        conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](conn)
+        if version != SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
