@@ -9,17 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inspector.core.errors import InspectorError
+from inspector.core.errors import CaptureIdError
 
-__all__ = ["MIN_SHORT", "CaptureIdError", "ShortIds", "choose_id"]
+__all__ = ["MIN_SHORT", "ShortIds", "choose_id"]
 
 #: 12 digits of milliseconds plus one random digit: unique unless two arrive in one ms.
 MIN_SHORT = 13
 _TIME_DIGITS = 12
-
-
-class CaptureIdError(InspectorError):
-    """No capture has that id or prefix, or the prefix fits several."""
 
 
 def choose_id(prefix: str, candidates: Sequence[str], *, where: str, limit: int) -> str:

@@ -25,7 +25,7 @@ import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
-from inspector.core.errors import InspectorError, KeyRingError
+from inspector.core.errors import DemoError, KeyRingError
 from inspector.core.fluent.profiles import Profile, ProfileStore
 from inspector.core.keys import KeyRing
 from inspector.core.resources import resource_path
@@ -44,10 +44,6 @@ DEMO_PATH = "/hooks/demo"
 DEMO_AUTO_TYPES = ("ORDER", "FULFILMENT")
 """Followed up automatically during a demo when the user chose nothing, so the Entity now
 column fills as the order moves; the user's own choice is put back when the demo stops."""
-
-
-class DemoError(InspectorError):
-    """The test webhook could not be sent."""
 
 
 @lru_cache(maxsize=1)

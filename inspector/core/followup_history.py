@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
-from inspector.core.errors import InspectorError
+from inspector.core.errors import FollowupHistoryError
 from inspector.core.fluent.result import GraphQLResult
 
 __all__ = [
@@ -52,10 +52,6 @@ CREATE TABLE IF NOT EXISTS followups (
 );
 CREATE INDEX IF NOT EXISTS followups_capture ON followups (capture_id, id);
 """
-
-
-class FollowupHistoryError(InspectorError):
-    """The follow-up history file cannot be used (locked, read-only, corrupt, disk full...)."""
 
 
 class RunStatus(enum.Enum):

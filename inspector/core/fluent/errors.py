@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
-from inspector.core.errors import InspectorError
-
-if TYPE_CHECKING:
-    from inspector.core.fluent.result import GraphQLResult
+# The exception types live in the one tree (core/errors.py); they are re-exported here for
+# the client's modules, which raise them.
+from inspector.core.errors import (
+    ApiTimeoutError,
+    AuthError,
+    FluentApiError,
+    GraphQLResponseError,
+    HttpStatusError,
+    IntrospectionError,
+    NetworkError,
+    ProfileError,
+)
 
 __all__ = [
     "KNOWN_ERROR_CODES",
     "ApiTimeoutError",
     "AuthError",
     "FluentApiError",
-    "GraphQLError",
+    "GraphQLResponseError",
     "HttpStatusError",
     "IntrospectionError",
     "NetworkError",
@@ -29,46 +37,6 @@ __all__ = [
     "error_codes",
     "explain_error",
 ]
-
-
-class FluentApiError(InspectorError):
-    """Base class of every error the Fluent API client reports."""
-
-
-class ProfileError(FluentApiError):
-    """A connection profile is invalid, unknown, duplicated, or the profiles file is unusable."""
-
-
-class AuthError(FluentApiError):
-    """Authentication failed: missing/wrong credentials, rejected token, missing permission."""
-
-
-class NetworkError(FluentApiError):
-    """The API could not be reached (DNS, refused connection, TLS, proxy...)."""
-
-
-class ApiTimeoutError(NetworkError):
-    """The API did not answer in time."""
-
-
-class HttpStatusError(FluentApiError):
-    """The API answered with an HTTP status the client cannot use (413, 429/5xx after retries)."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class GraphQLError(FluentApiError):
-    """A GraphQL answer carried ``errors[]``; see :meth:`GraphQLResult.raise_for_errors`."""
-
-    def __init__(self, message: str, result: GraphQLResult) -> None:
-        super().__init__(message)
-        self.result = result
-
-
-class IntrospectionError(FluentApiError):
-    """The API refused schema introspection; queries still run, without completion."""
 
 
 # Fluent error codes

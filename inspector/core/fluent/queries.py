@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from inspector.core.errors import InspectorError
+from inspector.core.errors import QueryTemplateError
 from inspector.core.events import EventSummary
 from inspector.core.resources import resource_path
 
@@ -29,10 +29,6 @@ __all__ = [
     "template_for",
     "variables_for",
 ]
-
-
-class QueryTemplateError(InspectorError):
-    """No follow-up query exists for an entity type, or the event lacks what it needs."""
 
 
 class Lookup(enum.Enum):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.core.fluent.errors import GraphQLError, explain_error
+from inspector.core.fluent.errors import GraphQLResponseError, explain_error
 
 __all__ = ["GraphQLResult"]
 
@@ -47,7 +47,7 @@ class GraphQLResult:
     def raise_for_errors(self) -> None:
         if self.errors:
             partial = " Partial data was returned." if self.data else ""
-            raise GraphQLError(
+            raise GraphQLResponseError(
                 f"The GraphQL API returned {len(self.errors)} error(s): "
                 f"{self.error_summary()}{partial}",
                 self,

@@ -23,7 +23,7 @@ from typing import Any, Final, cast
 
 from graphql import GraphQLSchema, build_client_schema
 
-from inspector.core.fluent.queries import QueryTemplateError
+from inspector.core.errors import QueryTemplateError
 from inspector.core.resources import resource_path
 
 __all__ = [

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from inspector.core.errors import InspectorError
+from inspector.core.errors import SandboxError
 
 __all__ = ["SandboxError"]
-
-
-class SandboxError(InspectorError):
-    """The sandbox could not start, or a scenario could not run."""

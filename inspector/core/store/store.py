@@ -32,8 +32,8 @@ from typing import Any, Literal, TypeVar
 
 from inspector.core import paths
 from inspector.core.capture import Capture, SignatureCheck
-from inspector.core.capture_ids import CaptureIdError, choose_id
-from inspector.core.errors import StoreError
+from inspector.core.capture_ids import choose_id
+from inspector.core.errors import CaptureIdError, StoreError
 from inspector.core.store import connections, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import signatures_json, verdict_columns

@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QSplitter
 
-from inspector.core.errors import InspectorError
-from inspector.core.fluent.queries import QueryTemplateError, template_for
+from inspector.core.errors import InspectorError, QueryTemplateError
+from inspector.core.fluent.queries import template_for
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.listener import CaptureNotice
 from inspector.core.store import CaptureRow

@@ -16,7 +16,7 @@ from inspector.core.fluent.client import FluentClient
 from inspector.core.fluent.errors import (
     ApiTimeoutError,
     AuthError,
-    GraphQLError,
+    GraphQLResponseError,
     HttpStatusError,
     IntrospectionError,
     NetworkError,
@@ -296,7 +296,7 @@ def test_graphql_errors_come_with_partial_data(
     assert order["status"] == "COMPLETE" and order["customer"] is None
     assert "CUSTOMER_VIEW" in result.errors[0]["message"]
     assert any(e.startswith("C0020E") and "permission" in e for e in result.explanations())
-    with pytest.raises(GraphQLError, match="Partial data") as info:
+    with pytest.raises(GraphQLResponseError, match="Partial data") as info:
         result.raise_for_errors()
     assert info.value.result is result
 

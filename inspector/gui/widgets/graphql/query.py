@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.errors import QueryTemplateError
 from inspector.core.events import EventSummary
-from inspector.core.fluent.queries import QueryTemplateError, template_for, variables_for
+from inspector.core.fluent.queries import template_for, variables_for
 from inspector.gui.widgets.graphql.editor import GraphQLEditor
 from inspector.gui.widgets.graphql.language import Diagnostic, operation_at
 from inspector.gui.widgets.graphql.style import ERROR, MUTED, colour, tint
