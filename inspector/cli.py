@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import queue
 import signal
@@ -97,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="also verify with this public key (this run only; repeatable)",
     )
     listen.add_argument("--json", action="store_true", help="print JSON lines")
-    listen.add_argument("--body-limit-mb", type=float, default=10.0, help="largest body (10 MiB)")
+    listen.add_argument(
+        "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
+    )
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
@@ -213,13 +216,42 @@ def _err(message: str) -> None:
     print(f"fluent-inspector: {message}", file=sys.stderr)
 
 
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read()
+#: Largest key file `keys add` reads: a PEM certificate chain is a few KiB.
+KEY_READ_LIMIT = 1024 * 1024
+#: Largest body `verify` reads: the listener's default body limit.
+BODY_READ_LIMIT = 10 * 1024 * 1024
+#: Largest query file `follow-up --query` reads.
+QUERY_READ_LIMIT = 1024 * 1024
+
+
+def _read_input(name: str, limit: int, what: str) -> bytes:
+    """Read a file (or stdin for ``-``), at most ``limit`` bytes: ``keys add k /dev/zero``
+    once grew to 20 GB before it was killed."""
     try:
-        return Path(name).read_bytes()
+        if name == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+        else:
+            with Path(name).open("rb") as f:
+                data = f.read(limit + 1)
     except OSError as exc:
         raise InspectorError(f"Cannot read {name}: {exc.strerror or exc}.") from exc
+    if len(data) > limit:
+        raise InspectorError(
+            f"{name} is larger than {limit // 1024:,} KiB, too large for {what}: "
+            "check that it is the right file."
+        )
+    return data
+
+
+def _positive_number(text: str) -> float:
+    """A finite number above zero (``nan`` and ``inf`` parse as floats, and broke later)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number above 0")
+    return value
 
 
 # --- gui -------------------------------------------------------------------------------
@@ -426,7 +458,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if not keys:
             _err("no key to verify with: pass --key FILE, or add one with 'keys add NAME FILE'")
             return EXIT_USAGE
-    body = _read_input(str(args.body))
+    body = _read_input(str(args.body), BODY_READ_LIMIT, "a webhook body")
     results = []
     for header, value in (
         (SignatureHeader.FLEX, args.flex_signature),
@@ -466,7 +498,9 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
     ring = KeyRing.open(_data_dir(args))
     if args.keys_command == "add":
-        key = ring.add(args.name, _read_input(args.file), replace=args.replace)
+        key = ring.add(
+            args.name, _read_input(args.file, KEY_READ_LIMIT, "a key"), replace=args.replace
+        )
         print(f"added {key.name}: RSA-{key.bits} ({key.source}) SHA256 {key.fingerprint}")
     elif args.keys_command == "list":
         keys = ring.keys()
@@ -602,7 +636,9 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
             )
         profile = available[0]
     if args.query is not None:
-        query = _read_input(str(args.query)).decode("utf-8", errors="replace")
+        query = _read_input(str(args.query), QUERY_READ_LIMIT, "a query").decode(
+            "utf-8", errors="replace"
+        )
     elif capture.event is not None:
         query = template_for(capture.event.entity_type).query_text
     else:

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple, Protocol
 
-from inspector.core import exchange
+from inspector.core import exchange, paths
 from inspector.core.capture import Capture
+from inspector.core.errors import ExchangeError
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
 from inspector.core.signatures import verify_headers
@@ -103,6 +104,11 @@ def export_job(
     progress: Progress, store: Store, query: CaptureQuery, target: Path | IO[bytes], fmt: str
 ) -> int:
     """Write the captures ``query`` matches to a file (atomically) or an open binary stream."""
+    if isinstance(target, Path) and paths.is_store_file(target, store.path):
+        raise ExchangeError(
+            f"{target} is the capture store itself: exporting there would destroy the "
+            "captures. Choose a file outside the store (e.g. captures.jsonl)."
+        )
     total = store.count(query)
     progress.report(0, total)
 

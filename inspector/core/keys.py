@@ -128,13 +128,15 @@ def load_public_key_file(path: Path, name: str = "") -> PublicKey:
     try:
         if path.is_dir():
             raise KeyLoadError(f"{path} is a folder, not a key file. Choose the key file itself.")
-        size = path.stat().st_size
-        if size > _MAX_KEY_FILE_BYTES:
+        # Read at most one byte past the limit: a device such as /dev/zero says its size is
+        # 0 and never ends.
+        with path.open("rb") as f:
+            data = f.read(_MAX_KEY_FILE_BYTES + 1)
+        if len(data) > _MAX_KEY_FILE_BYTES:
             raise KeyLoadError(
-                f"{path} is {size} bytes - far too large to be a public key file. "
-                "Choose the .pem, .crt or text file holding Fluent's public key."
+                f"{path} is larger than {_MAX_KEY_FILE_BYTES:,} bytes - far too large to be a "
+                "public key file. Choose the .pem, .crt or text file holding Fluent's public key."
             )
-        data = path.read_bytes()
     except FileNotFoundError:
         raise KeyLoadError(f"Key file not found: {path}. Check the path and try again.") from None
     except PermissionError:
