@@ -101,6 +101,41 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
+    listen.add_argument(
+        "--forward-to",
+        metavar="URL",
+        help="store each request, then send it on byte-exact to URL (+ its path and query) "
+        "and answer with the target's answer",
+    )
+    listen.add_argument(
+        "--forward-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds the forward target has to answer (10)",
+    )
+    listen.add_argument(
+        "--forward-fallback",
+        type=int,
+        default=502,
+        metavar="STATUS",
+        help="status answered when the target is down, too slow or answers garbage (502)",
+    )
+    listen.add_argument(
+        "--forward-path",
+        action="append",
+        default=[],
+        metavar="GLOB=URL",
+        help="forward requests whose path matches GLOB to URL instead (repeatable; first wins)",
+    )
+    listen.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="answer by these response rules (JSON; re-read when it changes)",
+    )
+    # The window's rules.json may not exist yet: then there are no rules until it does.
+    listen.add_argument("--rules-if-present", action="store_true", help=argparse.SUPPRESS)
     # Internal, so hidden from --help: the window drives its child listener with these.
     # --machine: JSON events on stdout (listening, capture id, status), 'reload-keys' lines
     # on stdin, stops at stdin EOF. --key-ring: verify with that file, not keys.json.
@@ -290,6 +325,10 @@ def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
     parts.append(_badge(capture, SignatureHeader.FLEX))
     parts.append(_badge(capture, SignatureHeader.FLUENT))
     parts.append(f"-> {capture.response.status}")
+    if capture.rule is not None:
+        parts.append(f"(rule {capture.rule})")
+    if capture.forward is not None:
+        parts.append(f"({capture.forward.summary}, {capture.forward.elapsed_ms:.0f} ms)")
     if capture.rejected:
         parts.append(f"({capture.rejected})")
     parts.append(f"{capture.size} B")
@@ -347,6 +386,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args)
     keyring = _session_keyring(data_dir, args.key, args.key_ring)
+    forward_paths = []
+    for spec in args.forward_path:
+        glob, sep, url = spec.partition("=")
+        if not sep or not glob or not url:
+            _err(f"--forward-path {spec!r}: give GLOB=URL, e.g. '/wms/*=http://127.0.0.1:3000'")
+            return EXIT_USAGE
+        forward_paths.append((glob, url))
     config = ListenerConfig(
         host=args.host,
         port=args.port,
@@ -354,6 +400,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_remote=args.allow_remote,
+        forward_to=args.forward_to,
+        forward_paths=tuple(forward_paths),
+        forward_timeout=args.forward_timeout,
+        forward_fallback=args.forward_fallback,
+        rules_file=args.rules,
+        rules_must_exist=not args.rules_if_present,
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")

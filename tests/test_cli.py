@@ -554,3 +554,20 @@ def test_sandbox_command_emits_signed_webhooks(
             check=False,
         )
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_listen_refuses_a_bad_rules_file_and_forward_options(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"rules": [\n  {"name": "x", "respond": {"status": "500"}}\n]}')
+    bad = cli("listen", "--port", "0", "--rules", str(rules), data_dir=data_dir)
+    assert_clean_error(bad, "line 2", "status")
+    missing = cli(
+        "listen", "--port", "0", "--rules", str(tmp_path / "nope.json"), data_dir=data_dir
+    )
+    assert_clean_error(missing, "does not exist")
+    url = cli("listen", "--port", "0", "--forward-to", "localhost:3000", data_dir=data_dir)
+    assert_clean_error(url, "http://")
+    spec = cli("listen", "--port", "0", "--forward-path", "nourl", data_dir=data_dir)
+    assert_clean_error(spec, "GLOB=URL")
