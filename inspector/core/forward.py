@@ -186,9 +186,9 @@ async def send_async(
             finally:
                 await response.aclose()
     except Exception as exc:
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
         return Delivery(url, None, (), b"", elapsed, _reason(exc, timeout))
-    elapsed = (time.perf_counter() - started) * 1000
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
     return Delivery(
         url, response.status_code, answer_headers(response.headers.raw), raw, elapsed, None
     )
@@ -211,9 +211,9 @@ def send_sync(
         finally:
             response.close()
     except Exception as exc:
-        elapsed = (time.perf_counter() - started) * 1000
+        elapsed = round((time.perf_counter() - started) * 1000, 3)
         return Delivery(url, None, (), b"", elapsed, _reason(exc, timeout))
-    elapsed = (time.perf_counter() - started) * 1000
+    elapsed = round((time.perf_counter() - started) * 1000, 3)
     return Delivery(
         url, response.status_code, answer_headers(response.headers.raw), raw, elapsed, None
     )
