@@ -29,6 +29,8 @@ class ListenerSettingsDialog(QDialog):
     def __init__(self, config: ListenerConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Listener settings")
+        # Wide enough for a target URL per path without clipping it.
+        self.setMinimumWidth(600)
         self._config = config
         self.host = QLineEdit(config.host, self)
         self.host.setObjectName("listenerHost")
