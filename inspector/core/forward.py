@@ -166,6 +166,19 @@ def _request(method: str, url: str, headers: Headers, body: bytes) -> httpx.Requ
     return httpx.Request(method, url, headers=outgoing_headers(headers, url), content=body)
 
 
+def _since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
+
+
+def _answered(url: str, response: httpx.Response, raw: bytes, started: float) -> Delivery:
+    headers = answer_headers(response.headers.raw)
+    return Delivery(url, response.status_code, headers, raw, _since(started), None)
+
+
+def _undelivered(url: str, exc: BaseException, timeout: float, started: float) -> Delivery:
+    return Delivery(url, None, (), b"", _since(started), _reason(exc, timeout))
+
+
 async def send_async(
     client: httpx.AsyncClient,
     method: str,
@@ -186,12 +199,8 @@ async def send_async(
             finally:
                 await response.aclose()
     except Exception as exc:
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return Delivery(url, None, (), b"", elapsed, _reason(exc, timeout))
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
-    return Delivery(
-        url, response.status_code, answer_headers(response.headers.raw), raw, elapsed, None
-    )
+        return _undelivered(url, exc, timeout, started)
+    return _answered(url, response, raw, started)
 
 
 def send_sync(
@@ -211,9 +220,5 @@ def send_sync(
         finally:
             response.close()
     except Exception as exc:
-        elapsed = round((time.perf_counter() - started) * 1000, 3)
-        return Delivery(url, None, (), b"", elapsed, _reason(exc, timeout))
-    elapsed = round((time.perf_counter() - started) * 1000, 3)
-    return Delivery(
-        url, response.status_code, answer_headers(response.headers.raw), raw, elapsed, None
-    )
+        return _undelivered(url, exc, timeout, started)
+    return _answered(url, response, raw, started)

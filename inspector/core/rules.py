@@ -34,6 +34,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.forward import check_target_url
 
 __all__ = [
+    "EXAMPLE_RULES",
     "MAX_DELAY_MS",
     "NO_RULES",
     "Match",
@@ -47,6 +48,17 @@ __all__ = [
 ]
 
 MAX_DELAY_MS = 60_000
+# The issue's example, as the editor's "Insert example" offers it (and the tests parse it).
+EXAMPLE_RULES = """{"rules": [
+  {"name": "fail twice", "match": {"path": "/hooks/*", "method": "POST", "event": "OrderCreated",
+   "entity_type": "ORDER", "attempts": [1, 2]},
+   "respond": {"status": 500, "headers": [["Retry-After", "1"]],
+               "body": "{\\"error\\":\\"try later\\"}"}},
+  {"name": "slow", "match": {"path": "/slow"}, "respond": {"status": 200, "delay_ms": 1500}},
+  {"name": "hang up", "match": {"path": "/drop"}, "respond": {"close": true}},
+  {"name": "to my handler", "match": {"path": "/wms/*"}, "forward": "http://localhost:3000"}
+]}
+"""
 _MATCH_KEYS = ("path", "method", "event", "entity_type", "attempts")
 _RESPOND_KEYS = ("status", "headers", "body", "delay_ms", "close")
 _RULE_KEYS = ("name", "match", "respond", "forward")

@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.core.rules import RulesError, RulesFile, parse_rules
+from inspector.core.rules import EXAMPLE_RULES, RulesError, RulesFile, parse_rules
 
-ISSUE_EXAMPLE = """{"rules": [
-  {"name": "fail twice", "match": {"path": "/hooks/*", "method": "POST", "event": "OrderCreated",
-   "entity_type": "ORDER", "attempts": [1, 2]},
-   "respond": {"status": 500, "headers": [["Retry-After", "1"]],
-               "body": "{\\"error\\":\\"try later\\"}"}},
-  {"name": "slow", "match": {"path": "/slow"}, "respond": {"status": 200, "delay_ms": 1500}},
-  {"name": "hang up", "match": {"path": "/drop"}, "respond": {"close": true}},
-  {"name": "to my handler", "match": {"path": "/wms/*"}, "forward": "http://localhost:3000"}
-]}
-"""
+ISSUE_EXAMPLE = EXAMPLE_RULES
 
 
 def test_the_issue_example_parses() -> None:

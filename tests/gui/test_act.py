@@ -9,8 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 
 from inspector.core.capture import Capture, Verdict
-from inspector.core.demo import demo_public_b64, sign_headers
-from inspector.core.demo import demo_private_key
+from inspector.core.demo import demo_private_key, demo_public_b64, sign_headers
 from inspector.core.keys import load_public_key
 from inspector.core.listener import ListenerConfig
 from inspector.core.signatures import verify_headers
@@ -20,7 +19,6 @@ from inspector.gui.models.capture_table import COL_RULE
 from inspector.gui.settings import Settings
 from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
 from inspector.gui.widgets.replay_dialog import KEY_DEMO, KEY_NONE, ReplayDialog
-from inspector.gui.widgets.rules_editor import RulesEditor
 from tests.gui.conftest import post
 from tests.support.captures import event_body, make_capture
 from tests.support.target import target
@@ -74,9 +72,7 @@ def test_forward_settings_make_the_listener_config_and_are_remembered(
 # --------------------------------------------------------------------------- replay dialog
 
 
-def test_the_replay_dialog_re_signs_an_edited_body_with_the_demo_key(
-    qtbot, store: Store
-) -> None:  # type: ignore[no-untyped-def]
+def test_the_replay_dialog_re_signs_an_edited_body_with_the_demo_key(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
     capture = _signed(store)
     with target("ok") as handler:
         dialog = ReplayDialog(store, [capture], handler.url)
@@ -97,9 +93,7 @@ def test_the_replay_dialog_re_signs_an_edited_body_with_the_demo_key(
     assert record.edited and record.signed_with == "demo" and record.status == 201
 
 
-def test_the_replay_dialog_refuses_a_bad_target_and_records_failures(
-    qtbot, store: Store
-) -> None:  # type: ignore[no-untyped-def]
+def test_the_replay_dialog_refuses_a_bad_target_and_records_failures(qtbot, store: Store) -> None:  # type: ignore[no-untyped-def]
     capture = _signed(store)
     dialog = ReplayDialog(store, [capture], "not a url")
     qtbot.addWidget(dialog)
@@ -117,9 +111,7 @@ def test_the_replay_dialog_refuses_a_bad_target_and_records_failures(
 # --------------------------------------------------------------------------- rules editor
 
 
-def test_the_rules_editor_refuses_bad_rules_and_applies_good_ones_live(
-    qtbot, main_window
-) -> None:  # type: ignore[no-untyped-def]
+def test_the_rules_editor_refuses_bad_rules_and_applies_good_ones_live(qtbot, main_window) -> None:  # type: ignore[no-untyped-def]
     window = main_window
     editor = window.act.open_rules()
     qtbot.addWidget(editor)
@@ -129,7 +121,9 @@ def test_the_rules_editor_refuses_bad_rules_and_applies_good_ones_live(
     assert editor.save() is False
     path = window.data_dir / "rules.json"
     assert not path.exists()
-    rules = {"rules": [{"name": "teapot", "match": {"path": "/hooks/*"}, "respond": {"status": 418}}]}
+    rules = {
+        "rules": [{"name": "teapot", "match": {"path": "/hooks/*"}, "respond": {"status": 418}}]
+    }
     editor.text.setPlainText(json.dumps(rules))
     assert editor.save_button.isEnabled()
     assert editor.save() is True

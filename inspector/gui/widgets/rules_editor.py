@@ -18,20 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.rules import RulesError, parse_rules
+from inspector.core.rules import EXAMPLE_RULES, RulesError, parse_rules
 
 __all__ = ["EXAMPLE_RULES", "RulesEditor"]
-
-EXAMPLE_RULES = """{"rules": [
-  {"name": "fail twice", "match": {"path": "/hooks/*", "method": "POST", "event": "OrderCreated",
-   "entity_type": "ORDER", "attempts": [1, 2]},
-   "respond": {"status": 500, "headers": [["Retry-After", "1"]],
-               "body": "{\\"error\\":\\"try later\\"}"}},
-  {"name": "slow", "match": {"path": "/slow"}, "respond": {"status": 200, "delay_ms": 1500}},
-  {"name": "hang up", "match": {"path": "/drop"}, "respond": {"close": true}},
-  {"name": "to my handler", "match": {"path": "/wms/*"}, "forward": "http://localhost:3000"}
-]}
-"""
 
 
 def write_atomically(path: Path, text: str) -> None:
