@@ -104,11 +104,68 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
+    listen.add_argument(
+        "--forward-to",
+        metavar="URL",
+        help="store each request, then send it on byte-exact to URL (+ its path and query) "
+        "and answer with the target's answer",
+    )
+    listen.add_argument(
+        "--forward-timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds the forward target has to answer (10)",
+    )
+    listen.add_argument(
+        "--forward-fallback",
+        type=int,
+        default=502,
+        metavar="STATUS",
+        help="status answered when the target is down, too slow or answers garbage (502)",
+    )
+    listen.add_argument(
+        "--forward-path",
+        action="append",
+        default=[],
+        metavar="GLOB=URL",
+        help="forward requests whose path matches GLOB to URL instead (repeatable; first wins)",
+    )
+    listen.add_argument(
+        "--rules",
+        type=Path,
+        metavar="FILE",
+        help="answer by these response rules (JSON; re-read when it changes)",
+    )
+    # The window's rules.json may not exist yet: then there are no rules until it does.
+    listen.add_argument("--rules-if-present", action="store_true", help=argparse.SUPPRESS)
     # Internal, so hidden from --help: the window drives its child listener with these.
     # --machine: JSON events on stdout (listening, capture id, status), 'reload-keys' lines
     # on stdin, stops at stdin EOF. --key-ring: verify with that file, not keys.json.
     listen.add_argument("--machine", action="store_true", help=argparse.SUPPRESS)
     listen.add_argument("--key-ring", type=Path, metavar="FILE", help=argparse.SUPPRESS)
+
+    replay = sub.add_parser(
+        "replay",
+        help="resend captures byte-exact (or an edited, re-signed body); exit 0 if all got 2xx",
+    )
+    _add_data_dir(replay)
+    replay.add_argument("ids", nargs="+", metavar="ID", help="capture ids (or unique prefixes)")
+    replay.add_argument(
+        "--to", required=True, metavar="URL", help="target; each capture's path is appended"
+    )
+    replay.add_argument("--body", type=Path, metavar="FILE", help="send this body instead")
+    signing = replay.add_mutually_exclusive_group()
+    signing.add_argument(
+        "--sign-key", type=Path, metavar="PEM", help="re-sign both headers with this private key"
+    )
+    signing.add_argument(
+        "--sign-demo", action="store_true", help="re-sign both headers with the demo key"
+    )
+    replay.add_argument("--json", action="store_true", help="print one JSON line per replay")
+    replay.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="seconds per replay (30)"
+    )
 
     verify = sub.add_parser("verify", help="check a body's signatures; exit 0 only if all valid")
     _add_data_dir(verify)
@@ -322,6 +379,10 @@ def format_capture_line(capture: Capture, short_id: str | None = None) -> str:
     parts.append(_badge(capture, SignatureHeader.FLEX))
     parts.append(_badge(capture, SignatureHeader.FLUENT))
     parts.append(f"-> {capture.response.status}")
+    if capture.rule is not None:
+        parts.append(f"(rule {capture.rule})")
+    if capture.forward is not None:
+        parts.append(f"({capture.forward.summary}, {capture.forward.elapsed_ms:.0f} ms)")
     if capture.rejected:
         parts.append(f"({capture.rejected})")
     parts.append(f"{capture.size} B")
@@ -379,6 +440,13 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args)
     keyring = _session_keyring(data_dir, args.key, args.key_ring)
+    forward_paths = []
+    for spec in args.forward_path:
+        glob, sep, url = spec.partition("=")
+        if not sep or not glob or not url:
+            _err(f"--forward-path {spec!r}: give GLOB=URL, e.g. '/wms/*=http://127.0.0.1:3000'")
+            return EXIT_USAGE
+        forward_paths.append((glob, url))
     config = ListenerConfig(
         host=args.host,
         port=args.port,
@@ -386,6 +454,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_remote=args.allow_remote,
+        forward_to=args.forward_to,
+        forward_paths=tuple(forward_paths),
+        forward_timeout=args.forward_timeout,
+        forward_fallback=args.forward_fallback,
+        rules_file=args.rules,
+        rules_must_exist=not args.rules_if_present,
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
@@ -433,6 +507,87 @@ def cmd_listen(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
     print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
+
+
+# --- replay ----------------------------------------------------------------------------
+
+
+def _replay_line(short_id: str, record: Any) -> str:
+    answer = (
+        f"{record.status} in {record.elapsed_ms:.0f} ms"
+        if record.error is None
+        else f"not delivered: {record.error}"
+    )
+    parts = [f"{short_id} -> {record.url}: {answer}"]
+    if record.edited:
+        parts.append("body edited")
+    parts.append(record.badge)
+    return escape_control(", ".join(parts))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from inspector.core.codec import encode_replay
+    from inspector.core.forward import check_target_url
+    from inspector.core.replay import demo_signing_key, load_signing_key, replay
+    from inspector.core.store import Store
+
+    try:
+        target = check_target_url(args.to, "replay target")
+    except ValueError as exc:
+        _err(f"{exc} (--to URL)")
+        return EXIT_USAGE
+    if not args.timeout > 0:
+        _err(f"--timeout must be a positive number of seconds (got {args.timeout:g}).")
+        return EXIT_USAGE
+    body = _read_input(str(args.body)) if args.body is not None else None
+    # Read for this one run and dropped with it: never stored, never printed.
+    key = (
+        load_signing_key(args.sign_key)
+        if args.sign_key is not None
+        else demo_signing_key()
+        if args.sign_demo
+        else None
+    )
+    store = Store.open(_data_dir(args))
+    try:
+        captures = []
+        for given in args.ids:
+            capture = store.get(store.resolve_id(given))
+            if capture is None:
+                _err(f"capture {given} was deleted meanwhile: nothing to replay.")
+                return EXIT_USAGE
+            captures.append(capture)
+        warned = False
+        failed = 0
+        import httpx
+
+        with httpx.Client(timeout=args.timeout, follow_redirects=False, trust_env=False) as client:
+            for given, capture in zip(args.ids, captures, strict=True):
+                record = replay(
+                    capture, target, body=body, key=key, client=client, timeout=args.timeout
+                )
+                store.add_replay(capture.id, record)
+                if record.edited and key is None and not warned:
+                    from inspector.core.replay import EDITED_WARNING
+
+                    _err(f"warning: {EDITED_WARNING}.")
+                    warned = True
+                if args.json:
+                    line = json.dumps({"id": capture.id, "replay": encode_replay(record)})
+                    print(line, flush=True)
+                else:
+                    print(_replay_line(given, record), flush=True)
+                if not record.ok:
+                    failed += 1
+                    why = (
+                        f"answered {record.status}"
+                        if record.error is None
+                        else f"could not be delivered: {record.error}"
+                    )
+                    _err(f"replay of {given} to {record.url} {why}")
+    finally:
+        store.close()
+    return EXIT_NOT_VALID if failed else EXIT_OK
 
 
 # --- verify ----------------------------------------------------------------------------
@@ -724,6 +879,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "gui": cmd_gui,
     "listen": cmd_listen,
+    "replay": cmd_replay,
     "verify": cmd_verify,
     "keys": cmd_keys,
     "export": cmd_export,

@@ -554,3 +554,65 @@ def test_sandbox_command_emits_signed_webhooks(
             check=False,
         )
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_listen_refuses_a_bad_rules_file_and_forward_options(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"rules": [\n  {"name": "x", "respond": {"status": "500"}}\n]}')
+    bad = cli("listen", "--port", "0", "--rules", str(rules), data_dir=data_dir)
+    assert_clean_error(bad, "line 2", "status")
+    missing = cli(
+        "listen", "--port", "0", "--rules", str(tmp_path / "nope.json"), data_dir=data_dir
+    )
+    assert_clean_error(missing, "does not exist")
+    url = cli("listen", "--port", "0", "--forward-to", "localhost:3000", data_dir=data_dir)
+    assert_clean_error(url, "http://")
+    spec = cli("listen", "--port", "0", "--forward-path", "nourl", data_dir=data_dir)
+    assert_clean_error(spec, "GLOB=URL")
+
+
+def test_replay_exit_codes_prefixes_signing_and_json(data_dir: Path, tmp_path: Path) -> None:
+    from inspector.core.store import Store
+    from tests.support.captures import make_capture
+    from tests.support.crypto import private_pem
+    from tests.support.target import closed_port, target
+
+    with Store.open(data_dir) as store:
+        first = store.add(make_capture(target="/hooks/a"))
+        second = store.add(make_capture(target="/hooks/b"))
+    key_file = tmp_path / "test-key.pem"
+    key_file.write_bytes(private_pem(make_rsa_key(1024, index=1)))
+    body = tmp_path / "edited.json"
+    body.write_bytes(b'{"edited":true}')
+    with target("ok") as ok, target("500") as failing:
+        done = cli("replay", first.id[:20], second.id, "--to", ok.url, data_dir=data_dir)
+        assert done.returncode == 0, done
+        assert len(done.stdout.splitlines()) == 2 and " 201 " in done.stdout
+        assert [r.target for r in ok.received] == ["/hooks/a", "/hooks/b"]
+        edited = cli("replay", first.id, "--to", ok.url, "--body", str(body), data_dir=data_dir)
+        assert edited.returncode == 0 and "will not verify" in edited.stderr
+        signed = cli(
+            "replay", first.id, "--to", ok.url, "--body", str(body), "--sign-key",
+            str(key_file), "--json", data_dir=data_dir,
+        )  # fmt: skip
+        assert signed.returncode == 0, signed
+        line = json.loads(signed.stdout)
+        assert line["id"] == first.id and line["replay"]["signed_with"] == "test-key"
+        assert "BEGIN" not in signed.stdout + signed.stderr  # the key is never printed
+        bad = cli("replay", first.id, "--to", failing.url, "--sign-demo", data_dir=data_dir)
+        assert bad.returncode == 1
+        assert "answered 500" in bad.stderr and len(bad.stderr.splitlines()) == 1
+    down = cli("replay", first.id, "--to", f"http://127.0.0.1:{closed_port()}", data_dir=data_dir)
+    assert down.returncode == 1 and "connection refused" in down.stderr
+    assert_clean_error(cli("replay", "zzzz", "--to", "http://127.0.0.1:1", data_dir=data_dir))
+    assert_clean_error(cli("replay", first.id, "--to", "nowhere", data_dir=data_dir), "http://")
+    both = cli("replay", first.id, "--to", "http://127.0.0.1:1", "--sign-demo", "--sign-key", "k",
+               data_dir=data_dir)  # fmt: skip
+    assert both.returncode == 2
+    with Store.open(data_dir) as store:
+        replays = store.replays(first.id)
+    assert [r.status for r in replays] == [201, 201, 201, 500, None]
+    assert [r.signed_with for r in replays] == [None, None, "test-key", "demo", None]
+    assert [r.edited for r in replays] == [False, True, True, False, False]

@@ -89,6 +89,69 @@ class ResponseRecord:
     body: bytes = b""
 
 
+@dataclass(frozen=True, slots=True)
+class ForwardRecord:
+    """What the forward target made of a capture sent on to it (``listen --forward-to``)."""
+
+    url: str
+    """The full URL it was sent to (target + the request's path and query)."""
+    status: int | None = None
+    """The target's status; None when it gave no usable answer (see ``error``)."""
+    headers: Headers = ()
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    """Why the target could not answer (down, too slow, garbage); the sender got the
+    fallback answer instead."""
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    @property
+    def summary(self) -> str:
+        """ "forward failed: reason", or the target's status: how the capture is marked."""
+        if self.error is not None:
+            return f"forward failed: {self.error}"
+        return f"forwarded: {self.status}"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRecord:
+    """One replay of a capture (``fluent-inspector replay`` or the window), delivered or not."""
+
+    at: datetime
+    """When it was sent (UTC)."""
+    url: str
+    edited: bool = False
+    """True when a body other than the captured one was sent."""
+    signed_with: str | None = None
+    """Name of the private key that re-signed the body; None when the original signature
+    headers were sent as they were."""
+    status: int | None = None
+    headers: Headers = ()
+    body: bytes = b""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+    """Why it could not be delivered; None when the target answered."""
+    sent_body: bytes | None = None
+    """The edited body that was sent (None when it was the captured body)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+    @property
+    def badge(self) -> str:
+        """How the signatures of what was sent read: never plain "valid" for a re-signed
+        body, which only a test key could have signed."""
+        if self.signed_with is not None:
+            return f"re-signed (test key {self.signed_with})"
+        if self.edited:
+            return "original signatures (will not verify: body edited)"
+        return "original signatures (byte-exact)"
+
+
 def new_capture_id() -> str:
     """A new UUIDv7 (RFC 9562) as 32 hex digits: unix milliseconds, then 74 random bits.
 
@@ -142,6 +205,12 @@ class Capture:
     """1-based ordinal among captures carrying the same event id."""
     seq: int = 0
     """Store row number, assigned on insert (0 before); orders captures received together."""
+    rule: str | None = None
+    """Name of the response rule that answered; None for the default answer."""
+    forward: ForwardRecord | None = None
+    """The forward target's answer, when the request was forwarded."""
+    replays: tuple[ReplayRecord, ...] = ()
+    """Replays of this capture, oldest first (filled by ``Store.get`` and exports)."""
 
     def signature(self, header: SignatureHeader) -> SignatureCheck:
         for check in self.signatures:

@@ -12,7 +12,12 @@ Shapes (the JSON-lines record is documented in docs/design.md and pinned by test
   "hint"}, "fluent-signature": {...}}``, keyed by header, in header order;
 - event summary: every :class:`EventSummary` field by its Python name, or null;
 - capture: the JSON-lines record; ``bodies=False`` leaves out ``body_b64`` and the
-  response's ``body_b64`` (``body_size`` still gives the body's size).
+  response's ``body_b64`` (``body_size`` still gives the body's size). ``response.rule``
+  names the response rule that answered (null: the default answer); ``forward`` is the
+  forward target's answer (or null); ``replays`` lists every replay of the capture.
+- forward: ``{"url", "status", "headers", "body_b64", "elapsed_ms", "error"}``;
+- replay: ``{"at", "url", "edited", "signed_with", "status", "headers", "body_b64",
+  "elapsed_ms", "error", "sent_body_b64"}`` (``sent_body_b64`` only for an edited body).
 """
 
 from __future__ import annotations
@@ -25,7 +30,9 @@ from typing import Any
 
 from inspector.core.capture import (
     Capture,
+    ForwardRecord,
     Headers,
+    ReplayRecord,
     ResponseRecord,
     SignatureCheck,
     SignatureHeader,
@@ -39,9 +46,13 @@ __all__ = [
     "decode_b64",
     "decode_capture",
     "decode_event",
+    "decode_forward",
+    "decode_replay",
     "decode_signatures",
     "encode_capture",
     "encode_event",
+    "encode_forward",
+    "encode_replay",
     "encode_signatures",
     "iso",
     "pairs",
@@ -209,6 +220,83 @@ def decode_event(data: object) -> EventSummary | None:
     )
 
 
+# --------------------------------------------------------------------------- forward, replays
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
+
+
+def encode_forward(forward: ForwardRecord | None, *, bodies: bool = True) -> dict[str, Any] | None:
+    if forward is None:
+        return None
+    record: dict[str, Any] = {
+        "url": forward.url,
+        "status": forward.status,
+        "headers": [[name, value] for name, value in forward.headers],
+    }
+    if bodies:
+        record["body_b64"] = b64(forward.body)
+    record["elapsed_ms"] = round(forward.elapsed_ms, 3)
+    record["error"] = forward.error
+    return record
+
+
+def decode_forward(data: object, *, bodies: bool = True) -> ForwardRecord | None:
+    if not isinstance(data, dict):
+        return None
+    error = data.get("error")
+    return ForwardRecord(
+        url=str(data.get("url") or ""),
+        status=_optional_int(data.get("status")),
+        headers=pairs(data.get("headers", []), "forward headers"),
+        body=decode_b64(data.get("body_b64", ""), "forward body_b64") if bodies else b"",
+        elapsed_ms=_number(data.get("elapsed_ms")),
+        error=error if isinstance(error, str) else None,
+    )
+
+
+def encode_replay(replay: ReplayRecord) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "at": iso(replay.at),
+        "url": replay.url,
+        "edited": replay.edited,
+        "signed_with": replay.signed_with,
+        "status": replay.status,
+        "headers": [[name, value] for name, value in replay.headers],
+        "body_b64": b64(replay.body),
+        "elapsed_ms": round(replay.elapsed_ms, 3),
+        "error": replay.error,
+    }
+    if replay.sent_body is not None:
+        record["sent_body_b64"] = b64(replay.sent_body)
+    return record
+
+
+def decode_replay(data: object) -> ReplayRecord:
+    if not isinstance(data, dict):
+        raise ValueError("a replay must be a JSON object")
+    signed_with = data.get("signed_with")
+    error = data.get("error")
+    sent = data.get("sent_body_b64")
+    return ReplayRecord(
+        at=parse_time(require(data, "at", str)),
+        url=str(data.get("url") or ""),
+        edited=bool(data.get("edited", False)),
+        signed_with=signed_with if isinstance(signed_with, str) else None,
+        status=_optional_int(data.get("status")),
+        headers=pairs(data.get("headers", []), "replay headers"),
+        body=decode_b64(data.get("body_b64", ""), "replay body_b64"),
+        elapsed_ms=_number(data.get("elapsed_ms")),
+        error=error if isinstance(error, str) else None,
+        sent_body=decode_b64(sent, "replay sent_body_b64") if sent is not None else None,
+    )
+
+
 # --------------------------------------------------------------------------- captures
 
 
@@ -238,9 +326,13 @@ def encode_capture(capture: Capture, *, bodies: bool = True) -> dict[str, Any]:
     }
     if bodies:
         response["body_b64"] = b64(capture.response.body)
+    response["rule"] = capture.rule
     record["response"] = response
     record["signatures"] = capture_signatures(capture)
     record["event"] = encode_event(capture.event)
+    record["forward"] = encode_forward(capture.forward, bodies=bodies)
+    if bodies:
+        record["replays"] = [encode_replay(replay) for replay in capture.replays]
     return record
 
 
@@ -267,6 +359,8 @@ def decode_capture(record: object, *, bodies: bool = True, seq: int = 0) -> Capt
     body_size = record.get("body_size")
     attempt = record.get("attempt")
     rejected = record.get("rejected")
+    rule = response.get("rule")
+    replays = record.get("replays") if bodies else None
     return Capture(
         id=require(record, "id", str),
         received_at=parse_time(require(record, "received_at", str)),
@@ -293,4 +387,7 @@ def decode_capture(record: object, *, bodies: bool = True, seq: int = 0) -> Capt
         # the attempt the child's store gave it.
         attempt=attempt if isinstance(attempt, int) and not bodies else 1,
         seq=seq,
+        rule=rule if isinstance(rule, str) else None,
+        forward=decode_forward(record.get("forward"), bodies=bodies),
+        replays=tuple(decode_replay(r) for r in replays) if isinstance(replays, list) else (),
     )

@@ -42,6 +42,10 @@ class CaptureRow:
     """Captures stored so far with the same event id (1 when there is no event id)."""
     rejected: str | None
     remote: str
+    rule: str | None = None
+    """The response rule that answered (None: the default answer)."""
+    forward_error: str | None = None
+    """Why forwarding failed (the sender got the fallback); None when not forwarded or OK."""
 
 
 def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRow:
@@ -79,4 +83,6 @@ def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRo
         attempts=attempts if attempts is not None else capture.attempt,
         rejected=capture.rejected,
         remote=capture.remote,
+        rule=capture.rule,
+        forward_error=capture.forward.error if capture.forward is not None else None,
     )

@@ -40,6 +40,10 @@ def listener_config_from(
         tls_cert=Path(cert) if cert else None,
         tls_key=Path(key) if key else None,
         allow_remote=allow_remote,
+        forward_to=settings.forward_to or None,
+        forward_paths=settings.forward_targets(),
+        forward_timeout=settings.forward_timeout,
+        forward_fallback=settings.forward_fallback,
     )
 
 

@@ -111,6 +111,8 @@ MENUS: tuple[tuple[str, tuple[LayoutItem, ...]], ...] = (
             "captures.filter",
             "captures.same_event",
             SEP,
+            "act.replay",
+            SEP,
             "captures.delete",
             "captures.clear",
         ),
@@ -129,7 +131,14 @@ MENUS: tuple[tuple[str, tuple[LayoutItem, ...]], ...] = (
     ),
     (
         "&Listener",
-        ("listener.toggle", "listener.send", "listener.copy_url", SEP, "listener.settings"),
+        (
+            "listener.toggle",
+            "listener.send",
+            "listener.copy_url",
+            SEP,
+            "listener.settings",
+            "act.rules",
+        ),
     ),
     ("&Keys", ("keys.manage", "transfer.reverify")),
     (
@@ -170,6 +179,8 @@ TABLE_MENU: tuple[LayoutItem, ...] = (
     SEP,
     "captures.same_event",
     "transfer.export_selected",
+    SEP,
+    "act.replay",
     SEP,
     "captures.delete",
 )

@@ -36,6 +36,7 @@ from inspector.core.store import Store
 from inspector.gui.bridge import CoreBridge
 from inspector.gui.commands import TOOLBAR, Command, CommandRegistry, Scope
 from inspector.gui.context import AppContext, CaptureSelection
+from inspector.gui.controllers.act import ActController
 from inspector.gui.controllers.captures import CapturesController
 from inspector.gui.controllers.clipboard import ClipboardController
 from inspector.gui.controllers.demo import DemoController
@@ -58,6 +59,7 @@ from inspector.gui.models.capture_table import (
     COL_METHOD,
     COL_PATH,
     COL_RESPONSE,
+    COL_RULE,
     COL_SIZE,
     COL_STATUS,
     COL_TIME,
@@ -75,7 +77,7 @@ from inspector.gui.widgets.status_panel import StatusPanel
 __all__ = ["COLUMNS", "ListenerFactory", "MainWindow"]
 
 APP_TITLE = "Fluent Webhook Inspector"
-DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100)
+DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100, 110)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
 # The signature badges come right after time and method, so they stay in view however narrow
 # the table gets (the GraphQL tab takes most of the width); the path rarely varies.
@@ -92,6 +94,7 @@ DEFAULT_VISUAL_ORDER = (
     COL_ATTEMPT,
     COL_PATH,
     COL_RESPONSE,
+    COL_RULE,
     COL_SIZE,
 )
 
@@ -263,6 +266,7 @@ class MainWindow(QMainWindow):
         self.keys = KeysController(ctx, self.listener, self.transfer)
         self.demo = DemoController(ctx, self.listener, self.followup, self.demo_label)
         self.view = ViewController(ctx)
+        self.act = ActController(ctx, self.listener)
         self.commands.register(Command("app.quit", "Quit", self.close))
 
     def _make_menus_and_toolbar(self) -> None:

@@ -187,6 +187,17 @@ class Settings:
     tls_cert: _Setting[str] = _Setting("listener/tls_cert", "", _coerce_str)
     tls_key: _Setting[str] = _Setting("listener/tls_key", "", _coerce_str)
     """Path of the TLS private key file (the file, never its contents)."""
+    forward_to: _Setting[str] = _Setting("listener/forward_to", "", _coerce_str)
+    forward_paths: _Setting[str] = _Setting("listener/forward_paths", "[]", _coerce_str)
+    """Per-path forward targets as JSON [[glob, url], ...] (read with ``forward_targets``)."""
+    forward_timeout: _Setting[float] = _Setting(
+        "listener/forward_timeout", 10.0, lambda raw: _coerce_float(raw, 0.1, 600.0)
+    )
+    forward_fallback: _Setting[int] = _Setting(
+        "listener/forward_fallback", 502, lambda raw: _coerce_int(raw, 200, 599)
+    )
+    replay_target: _Setting[str] = _Setting("act/replay_target", "", _coerce_str)
+    """The URL the Replay dialog last sent to."""
 
     follow_newest: _Setting[bool] = _Setting("view/follow_newest", True, _coerce_bool)
     zoom: _Setting[float] = _Setting(
@@ -207,6 +218,29 @@ class Settings:
     graphql_splitter: _Setting[QByteArray | None] = _Setting(
         "graphql/splitter", None, _coerce_bytes
     )
+
+    def forward_targets(self) -> tuple[tuple[str, str], ...]:
+        """``forward_paths`` decoded; anything unusable reads as none."""
+        import json
+
+        try:
+            data = json.loads(self.forward_paths)
+        except ValueError:
+            return ()
+        if not isinstance(data, list):
+            return ()
+        return tuple(
+            (item[0], item[1])
+            for item in data
+            if isinstance(item, list)
+            and len(item) == 2
+            and all(isinstance(part, str) for part in item)
+        )
+
+    def set_forward_targets(self, targets: Sequence[tuple[str, str]]) -> None:
+        import json
+
+        self.forward_paths = json.dumps([list(pair) for pair in targets])
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.qsettings = (

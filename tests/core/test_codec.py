@@ -53,6 +53,8 @@ RECORD_KEYS = [
     "response",
     "signatures",
     "event",
+    "forward",
+    "replays",
 ]
 
 
@@ -77,7 +79,7 @@ def _exported_record() -> dict[str, Any]:
 def test_a_jsonl_record_has_exactly_the_documented_keys_in_order() -> None:
     record = _exported_record()
     assert list(record) == RECORD_KEYS
-    assert list(record["response"]) == ["status", "headers", "body_b64"]
+    assert list(record["response"]) == ["status", "headers", "body_b64", "rule"]
     assert list(record["signatures"]) == ["flex.signature", "fluent-signature"]
     for check in record["signatures"].values():
         assert list(check) == CHECK_KEYS
@@ -133,12 +135,15 @@ def _exported_record_signatures_of(entry: dict[str, Any]) -> dict[str, Any]:
     return signatures
 
 
-def test_without_bodies_the_record_only_lacks_the_two_bodies() -> None:
+def test_without_bodies_the_record_only_lacks_the_bodies_and_replays() -> None:
+    # Replays carry bodies of their own (what the target answered), so a body-less record
+    # (the protocol line, `listen --json`) leaves the list out; the export keeps it.
     capture = make_capture()
     full = codec.encode_capture(capture)
     light = codec.encode_capture(capture, bodies=False)
     del full["body_b64"]
     del full["response"]["body_b64"]
+    del full["replays"]
     assert light == full
 
 

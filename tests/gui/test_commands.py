@@ -90,6 +90,8 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Filter…",
             "Show deliveries of this event",
             "",
+            "Replay…",
+            "",
             "Delete",
             "Clear all…",
         ],
@@ -100,6 +102,7 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Copy listening URL",
             "",
             "Listener settings…",
+            "Response rules…",
         ],
         "&Keys": ["Keys…", "Re-verify all"],
         "&GraphQL": [

@@ -158,6 +158,11 @@ def test_none_clears_byte_arrays_and_reset(ini: Path) -> None:
 
 def test_names_cover_every_preference() -> None:
     assert set(Settings.names()) == {
+        "forward_to",
+        "forward_paths",
+        "forward_timeout",
+        "forward_fallback",
+        "replay_target",
         "window_geometry",
         "window_state",
         "splitter_state",

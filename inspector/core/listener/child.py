@@ -66,7 +66,11 @@ class _Printer:
 
 
 def _serve_commands(
-    commands: IO[bytes], done: threading.Event, keyring: KeyRing, printer: _Printer
+    commands: IO[bytes],
+    done: threading.Event,
+    keyring: KeyRing,
+    printer: _Printer,
+    listener: Listener,
 ) -> None:
     """Commands from the parent, one per line; EOF sets ``done``. ``reload-keys`` re-reads
     the key ring now rather than within a second, so a key added in the window verifies the
@@ -81,6 +85,8 @@ def _serve_commands(
                         printer.emit(protocol.KeysReloaded(None))
                     except InspectorError as exc:
                         printer.emit(protocol.KeysReloaded(str(exc)))
+                elif line.strip() == protocol.RELOAD_RULES:
+                    printer.emit(protocol.RulesReloaded(listener.reload_rules()))
         done.set()
 
     threading.Thread(target=watch, name="listen-stdin", daemon=True).start()
@@ -101,7 +107,9 @@ def run_child(
     listener = Listener(store, keyring, config)
     listener.subscribe_captures(printer.emit)
     listener.on_status(lambda status: printer.emit(protocol.StatusChanged(status)))
-    _serve_commands(commands if commands is not None else sys.stdin.buffer, done, keyring, printer)
+    _serve_commands(
+        commands if commands is not None else sys.stdin.buffer, done, keyring, printer, listener
+    )
     previous = {
         sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }

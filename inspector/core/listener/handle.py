@@ -46,6 +46,19 @@ class ListenerConfig:
     tls_key: Path | None = None
     allow_remote: bool = False
     """Required to bind any address that is not loopback."""
+    forward_to: str | None = None
+    """Send every request on to this URL (its path + the request's) and answer with the
+    target's answer (``listen --forward-to``); None: answer ourselves."""
+    forward_paths: tuple[tuple[str, str], ...] = ()
+    """Per-path targets, (path glob, URL), checked in order before ``forward_to``."""
+    forward_timeout: float = 10.0
+    """Seconds the target has to answer in full before the sender gets the fallback."""
+    forward_fallback: int = 502
+    """The status the sender gets when the target is down, too slow or answers garbage."""
+    rules_file: Path | None = None
+    """Response rules to follow (re-read when the file changes)."""
+    rules_must_exist: bool = True
+    """False for the window's rules.json: no file yet just means no rules."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +135,11 @@ class ListenerHandle(Protocol):
 
     def reload_keys(self, timeout: float = 2.0) -> bool:
         """Re-read the key ring now (listeners also do within ~1 s); True once done."""
+        ...
+
+    def reload_rules(self, timeout: float = 2.0) -> str | None:
+        """Re-read the rules file now (listeners also do within ~1 s): None once the new
+        rules apply, else why not (the previous rules stay)."""
         ...
 
     def subscribe(self, callback: Callable[[CaptureNotice], None]) -> Callable[[], None]:

@@ -1,7 +1,10 @@
 """What one request goes through: an ordered list of small stages.
 
-Today: read the body, verify the signatures, store (and only then) answer. Each stage is a
-class with its own settings and one ``run`` method that reads and updates the
+Read the body, verify the signatures, store (and wait for the COMMIT), then act - response
+rules, forwarding - record how it was answered, and answer. Acting comes after the commit on
+purpose: whatever a rule or the forward target answers, the request is already on disk.
+
+Each stage is a class with its own settings and one ``run`` method that reads and updates the
 :class:`Inbound` the request travels in; a stage that refuses the request calls
 :meth:`Inbound.reject`, and later stages see ``inbound.rejected``. Adding a stage (a prefix
 gate, a signed-only gate, rules, forwarding) is one class and one line in
@@ -14,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,6 +26,7 @@ from aiohttp import web
 
 from inspector.core.capture import (
     Capture,
+    ForwardRecord,
     Headers,
     ResponseRecord,
     SignatureCheck,
@@ -34,14 +38,21 @@ from inspector.core.events import EventSummary, parse_event
 from inspector.core.signatures import verify_headers
 
 if TYPE_CHECKING:
+    import httpx
+
     from inspector.core.keys import KeyRing, PublicKey
+    from inspector.core.rules import RulesFile
     from inspector.core.store import Store
 
 __all__ = [
     "OFFLOAD_BYTES",
+    "Announce",
     "Answer",
+    "Forward",
+    "ForwardTargets",
     "Inbound",
     "ReadBody",
+    "Respond",
     "Stage",
     "StoreCapture",
     "Verify",
@@ -92,6 +103,21 @@ class Inbound:
     close: bool = False
     """Close the connection after answering (the rest of a body may still trickle in)."""
     answer: web.StreamResponse | None = field(default=None)
+    stored: Capture | None = None
+    """The capture as committed (seq, attempt); None when storing failed."""
+    rule: str | None = None
+    """The response rule that answered."""
+    decided: bool = False
+    """A rule decided the answer: the default forward target is not asked."""
+    forward_to: str | None = None
+    """Where a rule sends this request on."""
+    forward: ForwardRecord | None = None
+    acted: bool = False
+    """A stage after the commit changed the answer: it is recorded before answering."""
+    delay: float = 0.0
+    """Seconds to wait before answering (a rule's ``delay_ms``)."""
+    hang_up: bool = False
+    """Close the connection without any answer (a rule's ``close``)."""
 
     @classmethod
     def of(cls, request: web.BaseRequest, *, tls: bool) -> Inbound:
@@ -255,7 +281,8 @@ class Verify:
 class StoreCapture:
     """Submit the capture to the store's group commit and wait for its COMMIT: the answer
     comes after this stage, so a 2xx means "on disk". A failure to store an accepted
-    request answers 503; a rejected one keeps its answer (and is not announced)."""
+    request answers 503; a rejected one keeps its answer (and is not announced).
+    :class:`Announce` tells ``on_stored`` once the answer is settled."""
 
     __slots__ = ("last_error", "on_stored", "store")
 
@@ -287,7 +314,7 @@ class StoreCapture:
         if self.last_error is not None and inbound.rejected is None:
             self.last_error = None
         inbound.response = stored.response
-        self.on_stored(stored)
+        inbound.stored = stored
 
     def _note_error(self, exc: Exception) -> str:
         message = str(exc) or type(exc).__name__
@@ -299,15 +326,181 @@ class StoreCapture:
         return message
 
 
+class Respond:
+    """Response rules: the first rule matching the stored capture decides the answer (or
+    where it is forwarded). Only accepted, committed requests; with no rules this is one
+    attribute read."""
+
+    __slots__ = ("rules",)
+
+    def __init__(self, rules: RulesFile | None) -> None:
+        self.rules = rules
+
+    async def run(self, inbound: Inbound) -> None:
+        if self.rules is None:
+            return
+        rules = self.rules.current
+        stored = inbound.stored
+        if not rules or stored is None or inbound.rejected is not None:
+            return
+        event = inbound.event
+        rule = rules.first_match(
+            inbound.method,
+            inbound.path,
+            event.name if event is not None else None,
+            event.entity_type if event is not None else None,
+            stored.attempt,
+        )
+        if rule is None:
+            return
+        inbound.rule = rule.name
+        inbound.decided = inbound.acted = True
+        if rule.forward is not None:
+            inbound.forward_to = rule.forward
+            return
+        respond = rule.respond
+        assert respond is not None, "a rule either forwards or responds"
+        inbound.response = ResponseRecord(respond.status, respond.headers, respond.body)
+        inbound.delay = respond.delay_ms / 1000
+        inbound.hang_up = respond.close
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardTargets:
+    """Where requests go on: per-path targets first (globs, in order), then the default."""
+
+    default: str | None = None
+    paths: tuple[tuple[str, str], ...] = ()
+    timeout: float = 10.0
+    fallback: int = 502
+
+    def __bool__(self) -> bool:
+        return self.default is not None or bool(self.paths)
+
+    def for_path(self, path: str) -> str | None:
+        if self.paths:
+            from fnmatch import fnmatchcase
+
+            for pattern, url in self.paths:
+                if fnmatchcase(path, pattern):
+                    return url
+        return self.default
+
+
+class Forward:
+    """Send the committed request on, byte-exact, and answer with the target's answer; a
+    target that is down, too slow or answers garbage gets the sender the fallback status
+    with a short reason. One pooled httpx client per listener, made on its loop on first
+    use: awaiting it never holds up other requests."""
+
+    __slots__ = ("_client", "targets")
+
+    def __init__(self, targets: ForwardTargets) -> None:
+        self.targets = targets
+        self._client: httpx.AsyncClient | None = None
+
+    async def run(self, inbound: Inbound) -> None:
+        base = inbound.forward_to
+        if base is None:
+            if inbound.decided or not self.targets:
+                return
+            base = self.targets.for_path(inbound.path)
+            if base is None:
+                return
+        if inbound.stored is None or inbound.rejected is not None:
+            return
+        from inspector.core.forward import join_url, send_async
+
+        url = join_url(base, inbound.target)
+        timeout = self.targets.timeout
+        delivery = await send_async(
+            self._client_for(), inbound.method, url, inbound.headers, inbound.body, timeout
+        )
+        inbound.acted = True
+        inbound.forward = ForwardRecord(
+            url,
+            delivery.status,
+            delivery.headers,
+            delivery.body,
+            delivery.elapsed_ms,
+            delivery.error,
+        )
+        if delivery.error is None and delivery.status is not None:
+            inbound.response = ResponseRecord(delivery.status, delivery.headers, delivery.body)
+            return
+        inbound.response = ResponseRecord(
+            self.targets.fallback,
+            _JSON_HEADERS,
+            _json_body(
+                {"status": "forward_failed", "id": inbound.id, "reason": delivery.error or ""}
+            ),
+        )
+
+    def _client_for(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            # trust_env=False: a proxy from the environment must not reroute a forward to a
+            # local handler; redirects are the target's answer, passed to the sender as is.
+            self._client = httpx.AsyncClient(
+                timeout=self.targets.timeout,
+                follow_redirects=False,
+                trust_env=False,
+                limits=httpx.Limits(max_connections=64, max_keepalive_connections=16),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+
+class Announce:
+    """Record how the request was answered when a rule or the forward target decided it
+    (a write of its own: the capture itself is already committed), then tell the
+    subscribers. Without rules or forwarding this only announces."""
+
+    __slots__ = ("on_stored", "store")
+
+    def __init__(self, store: Store, on_stored: Callable[[Capture], None]) -> None:
+        self.store = store
+        self.on_stored = on_stored
+
+    async def run(self, inbound: Inbound) -> None:
+        stored = inbound.stored
+        if stored is None:
+            return
+        if inbound.acted:
+            response = inbound.response
+            assert response is not None
+            stored = stored.with_(response=response, rule=inbound.rule, forward=inbound.forward)
+            try:
+                await asyncio.wrap_future(self.store.record_outcome(stored))
+            except Exception as exc:
+                # The capture is stored; only how it was answered is missing from it.
+                log.warning("could not record how capture %s was answered: %s", stored.id, exc)
+        self.on_stored(stored)
+
+
 class Answer:
-    """Turn the decided response into the HTTP answer."""
+    """Turn the decided response into the HTTP answer (after a rule's delay, which only this
+    request waits for)."""
 
     __slots__ = ()
 
     async def run(self, inbound: Inbound) -> None:
+        if inbound.delay:
+            await asyncio.sleep(inbound.delay)
         response = inbound.response
         assert response is not None, "StoreCapture decides every response"
         answer = web.Response(status=response.status, headers=response.headers, body=response.body)
+        if inbound.hang_up:
+            # "close": hang up without a word. aiohttp then finds the transport closed and
+            # drops this answer unwritten.
+            transport = inbound.request.transport
+            if transport is not None:
+                transport.abort()
         if inbound.close:
             answer.force_close()
         inbound.answer = answer
@@ -319,11 +512,23 @@ def default_stages(
     read_timeout: float,
     keyring: KeyRing,
     store: StoreCapture,
+    rules: RulesFile | None = None,
+    forward: ForwardTargets | None = None,
 ) -> list[Stage]:
-    """The stages in the order every request goes through them."""
+    """The stages in the order every request goes through them. Rules and forwarding are
+    left out when not configured, so a plain listener pays nothing for them."""
+    targets = forward or ForwardTargets()
+    acting: Sequence[Stage] = []
+    if rules is not None:
+        acting = [Respond(rules)]
+    if rules is not None or targets:
+        # A rule may forward even when no default target is set.
+        acting = [*acting, Forward(targets)]
     return [
         ReadBody(body_limit, read_timeout),
         Verify(keyring),
         store,
+        *acting,
+        Announce(store.store, store.on_stored),
         Answer(),
     ]

@@ -102,6 +102,8 @@ class ListenerProcess(ListenerBase):
         self._last_error: str | None = None
         self._keys_acks = 0
         self._keys_changed = threading.Condition(threading.Lock())
+        self._rules_answers: list[str | None] = []
+        self._rules_changed = threading.Condition(threading.Lock())
 
     # -- the Listener surface ----------------------------------------------------------------
 
@@ -181,6 +183,30 @@ class ListenerProcess(ListenerBase):
                 return False
             return self._keys_changed.wait_for(lambda: self._keys_acks != before, timeout)
 
+    def reload_rules(self, timeout: float = 2.0) -> str | None:
+        """Make the child re-read its rules file now (it also does within ~1 s): None once
+        the new rules apply, else why not."""
+        run = self._run
+        if self._config.rules_file is None:
+            return "The listener was started without a rules file."
+        if run is None or run.proc.stdin is None or run.proc.poll() is not None:
+            return "The listener is not running: the rules apply when it starts."
+        with self._rules_changed:
+            before = len(self._rules_answers)
+            try:
+                run.proc.stdin.write(protocol.RELOAD_RULES + b"\n")
+                run.proc.stdin.flush()
+            except (OSError, ValueError):
+                return "The listener process is not answering: restart it."
+            if not self._rules_changed.wait_for(
+                lambda: len(self._rules_answers) != before, timeout
+            ):
+                return (
+                    "The listener did not confirm the new rules in time (it still applies "
+                    "them within a second)."
+                )
+            return self._rules_answers[-1]
+
     def command(self, key_ring_file: Path | None = None) -> list[str]:
         """The child's command line for the current configuration."""
         cfg = self._config
@@ -203,6 +229,17 @@ class ListenerProcess(ListenerBase):
             command.append("--allow-remote")
         if key_ring_file is not None:
             command.append(f"--key-ring={key_ring_file}")
+        if cfg.forward_to is not None:
+            command.append(f"--forward-to={cfg.forward_to}")
+        for glob, url in cfg.forward_paths:
+            command.append(f"--forward-path={glob}={url}")
+        if cfg.forward_to is not None or cfg.forward_paths:
+            command.append(f"--forward-timeout={cfg.forward_timeout!r}")
+            command.append(f"--forward-fallback={cfg.forward_fallback}")
+        if cfg.rules_file is not None:
+            command.append(f"--rules={cfg.rules_file}")
+            if not cfg.rules_must_exist:
+                command.append("--rules-if-present")
         return command
 
     # -- lifecycle internals ---------------------------------------------------------------
@@ -405,6 +442,10 @@ class ListenerProcess(ListenerBase):
                     self._keys_changed.notify_all()
             elif isinstance(message, protocol.StoreErrorChanged):
                 self._last_error = message.error
+            elif isinstance(message, protocol.RulesReloaded):
+                with self._rules_changed:
+                    self._rules_answers.append(message.error)
+                    self._rules_changed.notify_all()
 
     def _deliver(self, message: protocol.Captured) -> None:
         if not self._subscribers:

@@ -9,10 +9,12 @@ reading ``listen --machine`` already parse:
 - ``{"event": "capture", "id", "seq", "capture": record}`` per stored capture, the record
   being the export's JSON-lines record without the two bodies (see ``core/codec.py``);
 - ``{"event": "keys_reloaded", "error"}`` after a ``reload-keys`` command;
-- ``{"event": "store_error", "error"}`` when the last storing failure changes.
+- ``{"event": "store_error", "error"}`` when the last storing failure changes;
+- ``{"event": "rules_reloaded", "error"}`` after a ``reload-rules`` command.
 
 A later version adds ``"v": N`` to its lines; this decoder skips lines of a version it does
-not know rather than misreading them. Commands (parent to child): ``reload-keys``.
+not know rather than misreading them. Commands (parent to child): ``reload-keys``,
+``reload-rules``.
 """
 
 from __future__ import annotations
@@ -29,10 +31,12 @@ __all__ = [
     "CLI_PREFIX",
     "PROTOCOL_VERSION",
     "RELOAD_KEYS",
+    "RELOAD_RULES",
     "Captured",
     "KeysReloaded",
     "Listening",
     "Message",
+    "RulesReloaded",
     "StatusChanged",
     "StoreErrorChanged",
     "decode",
@@ -46,6 +50,8 @@ CLI_PREFIX = "fluent-inspector: "
 """How the child's one-line messages on stderr start (the parent strips it)."""
 RELOAD_KEYS = b"reload-keys"
 """The command line that makes the child re-read its key ring now."""
+RELOAD_RULES = b"reload-rules"
+"""The command line that makes the child re-read its rules file now (the rules editor)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,13 @@ class StoreErrorChanged:
     error: str | None
 
 
-Message = StatusChanged | Listening | Captured | KeysReloaded | StoreErrorChanged
+@dataclass(frozen=True, slots=True)
+class RulesReloaded:
+    error: str | None
+    """Why the rules file was not applied (the previous rules stay); None once it is."""
+
+
+Message = StatusChanged | Listening | Captured | KeysReloaded | StoreErrorChanged | RulesReloaded
 
 
 def encode(message: Message) -> str:
@@ -101,6 +113,8 @@ def encode(message: Message) -> str:
         data = {"event": "listening", "url": message.url, "port": message.port}
     elif isinstance(message, KeysReloaded):
         data = {"event": "keys_reloaded", "error": message.error}
+    elif isinstance(message, RulesReloaded):
+        data = {"event": "rules_reloaded", "error": message.error}
     else:
         data = {"event": "store_error", "error": message.error}
     return json.dumps(data)
@@ -151,6 +165,8 @@ def decode(line: bytes | str) -> Message | None:
         return KeysReloaded(_text(data.get("error")))
     if event == "store_error":
         return StoreErrorChanged(_text(data.get("error")))
+    if event == "rules_reloaded":
+        return RulesReloaded(_text(data.get("error")))
     return None
 
 

@@ -32,7 +32,14 @@ from inspector.core.listener.handle import (
     is_loopback,
     notice_of,
 )
-from inspector.core.listener.pipeline import Inbound, Stage, StoreCapture, default_stages
+from inspector.core.listener.pipeline import (
+    ForwardTargets,
+    Inbound,
+    Stage,
+    StoreCapture,
+    default_stages,
+)
+from inspector.core.rules import RulesError, RulesFile
 
 if TYPE_CHECKING:
     from inspector.core.keys import KeyRing
@@ -91,13 +98,24 @@ class Listener(ListenerBase):
         self._in_flight = 0
         self._drained: asyncio.Event | None = None
         self._store_stage = StoreCapture(store, self._notify)
+        cfg = self._config
+        self._rules = (
+            RulesFile(cfg.rules_file, required=cfg.rules_must_exist)
+            if cfg.rules_file is not None
+            else None
+        )
         self._stages: list[Stage] = default_stages(
-            body_limit=self._config.body_limit,
-            read_timeout=self._config.read_timeout,
+            body_limit=cfg.body_limit,
+            read_timeout=cfg.read_timeout,
             keyring=keyring,
             store=self._store_stage,
+            rules=self._rules,
+            forward=ForwardTargets(
+                cfg.forward_to, cfg.forward_paths, cfg.forward_timeout, cfg.forward_fallback
+            ),
         )
         self._last_reload_error: str | None = None
+        self._last_rules_error: str | None = None
 
     # -- public surface -------------------------------------------------------------------
 
@@ -164,6 +182,20 @@ class Listener(ListenerBase):
             return False
         return True
 
+    def reload_rules(self, timeout: float = 2.0) -> str | None:
+        """Re-read the rules file now (the listener also does within ~1 s by itself): None
+        once the file's rules apply, else why not (the previous rules stay)."""
+        del timeout  # same process: done when this returns
+        if self._rules is None:
+            return "This listener was started without a rules file (--rules FILE)."
+        try:
+            self._rules.reload_if_changed()
+        except RulesError as exc:
+            self._note_rules_error(exc)
+            return str(exc)
+        self._last_rules_error = None
+        return None
+
     def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, let in-flight requests finish (up to ``timeout``), stop the thread.
 
@@ -208,6 +240,34 @@ class Listener(ListenerBase):
             raise ListenerError(
                 f"Refusing to listen on {shown}: anyone on that network could post to it. "
                 "Pass --allow-remote if you mean it."
+            )
+        self._check_forward()
+        if self._rules is not None:
+            try:
+                self._rules.load()
+            except RulesError as exc:
+                raise ListenerError(f"Not listening: {exc}") from exc
+
+    def _check_forward(self) -> None:
+        from inspector.core.forward import check_target_url
+
+        cfg = self._config
+        targets = [("forward target", cfg.forward_to)] if cfg.forward_to else []
+        targets += [(f"forward target for {glob}", url) for glob, url in cfg.forward_paths]
+        for what, url in targets:
+            try:
+                check_target_url(url, what)
+            except ValueError as exc:
+                raise ListenerError(f"{exc} (--forward-to, or {SETTINGS_IN_WINDOW})") from exc
+        if not cfg.forward_timeout > 0:
+            raise ListenerError(
+                f"The forward timeout must be positive (got {cfg.forward_timeout:g}): set it "
+                "to a number of seconds, e.g. 10 (--forward-timeout S)."
+            )
+        if not 200 <= cfg.forward_fallback <= 599:
+            raise ListenerError(
+                f"The forward fallback must be an HTTP status from 200 to 599 (got "
+                f"{cfg.forward_fallback}): e.g. 502 (--forward-fallback STATUS)."
             )
 
     def _ssl_context(self) -> ssl.SSLContext | None:
@@ -337,6 +397,16 @@ class Listener(ListenerBase):
         runner, self._runner = self._runner, None
         if runner is None:
             return
+        try:
+            await self._shutdown_runner(runner, timeout)
+        finally:
+            for stage in self._stages:
+                close = getattr(stage, "aclose", None)
+                if close is not None:
+                    with contextlib.suppress(Exception):
+                        await close()
+
+    async def _shutdown_runner(self, runner: web.BaseRunner, timeout: float) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         for site in list(runner.sites):
@@ -365,6 +435,8 @@ class Listener(ListenerBase):
     async def _reload_keys(self) -> None:
         # Keys added by `fluent-inspector keys add` in another process land in the key
         # file; a stat a second picks them up without touching the per-request path.
+        # The rules file is followed the same way, so the window's rules editor (or any
+        # editor) applies without a restart.
         while True:
             await asyncio.sleep(KEY_RELOAD_INTERVAL)
             try:
@@ -372,6 +444,19 @@ class Listener(ListenerBase):
                 self._last_reload_error = None
             except Exception as exc:
                 self._note_reload_error(exc)
+            if self._rules is not None:
+                try:
+                    if self._rules.reload_if_changed():
+                        log.info("rules reloaded from %s", self._rules.path)
+                    self._last_rules_error = None
+                except RulesError as exc:
+                    self._note_rules_error(exc)
+
+    def _note_rules_error(self, exc: Exception) -> None:
+        message = str(exc)
+        if message != self._last_rules_error:
+            log.warning("keeping the previous rules: %s", exc)
+            self._last_rules_error = message
 
     def _note_reload_error(self, exc: Exception) -> None:
         message = str(exc)

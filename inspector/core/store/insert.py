@@ -11,7 +11,14 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from inspector.core import codec
-from inspector.core.capture import Capture, Headers, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.capture import (
+    Capture,
+    Headers,
+    ReplayRecord,
+    SignatureCheck,
+    SignatureHeader,
+    Verdict,
+)
 from inspector.core.events import EventSummary
 from inspector.core.store.query import micros
 
@@ -19,9 +26,11 @@ __all__ = [
     "ROWS_PER_INSERT",
     "WRITER_STATEMENT_CACHE",
     "insert",
+    "insert_replays",
     "rows_for",
     "signatures_json",
     "verdict_columns",
+    "write_outcome",
 ]
 
 _K = TypeVar("_K")
@@ -217,3 +226,42 @@ def _insert_rows(
     for start in range(0, len(values), per_statement):
         chunk = values[start : start + per_statement]
         conn.execute(_insert_sql(table, columns, width, len(chunk) // width), chunk)
+
+
+def write_outcome(conn: sqlite3.Connection, capture: Capture) -> bool:
+    """Record how a stored capture was answered (response, rule, forward target's answer)
+    in the current transaction; False when it is no longer stored."""
+    forward = capture.forward
+    response = capture.response
+    found = conn.execute(
+        "UPDATE captures SET response_status = ?, rule = ?, forward_error = ? WHERE id = ? "
+        "RETURNING seq",
+        (
+            response.status,
+            capture.rule,
+            forward.error if forward is not None else None,
+            capture.id,
+        ),
+    ).fetchone()
+    if found is None:
+        return False
+    conn.execute(
+        "UPDATE capture_data SET response_headers = ?, response_body = ?, forward_json = ? "
+        "WHERE seq = ?",
+        (
+            _headers_json(response.headers),
+            bytes(response.body),
+            None if forward is None else json.dumps(codec.encode_forward(forward)),
+            found[0],
+        ),
+    )
+    return True
+
+
+def insert_replays(
+    conn: sqlite3.Connection, capture_id: str, replays: Sequence[ReplayRecord]
+) -> None:
+    conn.executemany(
+        "INSERT INTO replays (capture_id, record) VALUES (?, ?)",
+        [(capture_id, json.dumps(codec.encode_replay(replay))) for replay in replays],
+    )

@@ -77,7 +77,7 @@ ROW_COLUMNS = (
     "c.fluent_verdict, c.fluent_key, c.attempt, "
     "CASE WHEN c.event_id = '' THEN 1 ELSE "
     "(SELECT count(*) FROM captures AS x WHERE x.event_id = c.event_id) END, "
-    "c.rejected, c.remote"
+    "c.rejected, c.remote, c.rule, c.forward_error"
 )
 
 
@@ -108,13 +108,16 @@ def row_from(r: Sequence[Any]) -> CaptureRow:
         attempts=r[22],
         rejected=r[23],
         remote=r[24],
+        rule=r[25],
+        forward_error=r[26],
     )
 
 
 CAPTURE_COLUMNS = (
     "c.seq, c.id, c.received_at, c.method, c.target, c.path, c.query, c.remote, c.tls, "
     "c.response_status, c.rejected, c.body_size, c.attempt, d.headers, d.body, "
-    "d.response_headers, d.response_body, d.event_json, d.signatures_json"
+    "d.response_headers, d.response_body, d.event_json, d.signatures_json, c.rule, "
+    "d.forward_json"
 )
 
 
@@ -137,6 +140,8 @@ def capture_from(r: Sequence[Any]) -> Capture:
         body=bytes(r[14]),
         event=_event_from(r[17]),
         signatures=codec.decode_signatures(json.loads(r[18])),
+        rule=r[19],
+        forward=None if r[20] is None else codec.decode_forward(json.loads(r[20])),
     )
 
 

@@ -117,7 +117,36 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2, _migrate_v3]
+def _migrate_v4(conn: sqlite3.Connection) -> None:
+    # Acting on webhooks. ``rule`` is a column of the narrow table because the table shows
+    # it; the forward target's answer is detail-pane material, so it sits with the bodies.
+    # Both are NULL for every capture taken before (and for those answered by default),
+    # so adding them rewrites nothing.
+    conn.execute("ALTER TABLE captures ADD COLUMN rule TEXT")
+    # The table marks a failed forward ("forward failed: reason"), so that one line lives
+    # in the narrow table too.
+    conn.execute("ALTER TABLE captures ADD COLUMN forward_error TEXT")
+    conn.execute("ALTER TABLE capture_data ADD COLUMN forward_json TEXT")
+    # Replays belong to their original by id (not seq: an import renumbers seqs, ids stay),
+    # one row per attempt, failed ones too; ``record`` is the codec's replay JSON.
+    conn.execute(
+        """
+        CREATE TABLE replays (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            capture_id TEXT NOT NULL,
+            record TEXT NOT NULL
+        )
+        """
+    )
+    conn.execute("CREATE INDEX replays_capture ON replays (capture_id, seq)")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _migrate_v1,
+    _migrate_v2,
+    _migrate_v3,
+    _migrate_v4,
+]
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)
 

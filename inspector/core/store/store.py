@@ -30,13 +30,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from inspector.core import paths
-from inspector.core.capture import Capture, SignatureCheck
+from inspector.core import codec, paths
+from inspector.core.capture import Capture, ReplayRecord, SignatureCheck
 from inspector.core.capture_ids import choose_id
 from inspector.core.errors import CaptureIdError, StoreError
 from inspector.core.store import connections, schema
 from inspector.core.store.errors import map_error
-from inspector.core.store.insert import signatures_json, verdict_columns
+from inspector.core.store.insert import (
+    insert_replays,
+    signatures_json,
+    verdict_columns,
+    write_outcome,
+)
 from inspector.core.store.query import (
     ANY,
     CAPTURE_COLUMNS,
@@ -220,6 +225,51 @@ class Store:
             added += self._call("import", ImportChunk(self._writer_for("import"), chunk))
         return added
 
+    def record_outcome(self, capture: Capture) -> concurrent.futures.Future[bool]:
+        """Record how a stored capture was answered - its response, the rule that answered
+        and the forward target's answer - in a write of its own (the capture itself was
+        committed before anything acted on it). The future says whether it was still stored."""
+        future: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed or self._writer is None:
+                future.set_exception(self._not_writable())
+                return future
+            self._writer.queue.put(
+                Op(lambda conn: write_outcome(conn, capture), future, "record the answer")
+            )
+        return future
+
+    def add_replay(self, capture_id: str, replay: ReplayRecord) -> None:
+        """Record one replay of a stored capture (delivered or not), after its original."""
+
+        def run(conn: sqlite3.Connection) -> None:
+            insert_replays(conn, capture_id, [replay])
+
+        self._call("record the replay", run)
+
+    def replays(self, capture_id: str) -> tuple[ReplayRecord, ...]:
+        """Every replay of a capture, oldest first."""
+        with self._reader("read") as conn:
+            rows = conn.execute(
+                "SELECT record FROM replays WHERE capture_id = ? ORDER BY seq", (capture_id,)
+            ).fetchall()
+        return tuple(codec.decode_replay(json.loads(r[0])) for r in rows)
+
+    def _with_replays(self, conn: sqlite3.Connection, captures: list[Capture]) -> list[Capture]:
+        if not captures:
+            return captures
+        rows = conn.execute(
+            "SELECT capture_id, record FROM replays WHERE capture_id IN "
+            "(SELECT value FROM json_each(?)) ORDER BY seq",
+            (json.dumps([c.id for c in captures]),),
+        ).fetchall()
+        if not rows:
+            return captures
+        found: dict[str, list[ReplayRecord]] = {}
+        for capture_id, record in rows:
+            found.setdefault(capture_id, []).append(codec.decode_replay(json.loads(record)))
+        return [c.with_(replays=tuple(found[c.id])) if c.id in found else c for c in captures]
+
     def update_signatures(self, updates: Iterable[tuple[str, Sequence[SignatureCheck]]]) -> int:
         """Replace the signature checks of the given captures; returns how many changed."""
         rows: list[tuple[Any, ...]] = []
@@ -257,6 +307,10 @@ class Store:
                 "WHERE id IN (SELECT value FROM json_each(?)))",
                 (ids,),
             )
+            conn.execute(
+                "DELETE FROM replays WHERE capture_id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            )
             cur = conn.execute(
                 "DELETE FROM captures WHERE id IN (SELECT value FROM json_each(?))", (ids,)
             )
@@ -270,6 +324,7 @@ class Store:
 
         def run(conn: sqlite3.Connection) -> int:
             conn.execute("DELETE FROM capture_data")
+            conn.execute("DELETE FROM replays")
             removed = conn.execute("DELETE FROM captures").rowcount
             writer.rows_estimate = 0
             return removed
@@ -286,7 +341,9 @@ class Store:
                 f"ON d.seq = c.seq WHERE c.id = ?",
                 (capture_id,),
             ).fetchone()
-        return capture_from(r) if r is not None else None
+            if r is None:
+                return None
+            return self._with_replays(conn, [capture_from(r)])[0]
 
     def resolve_id(self, prefix: str) -> str:
         """The full id of the one capture whose id is ``prefix`` or starts with it (as git
@@ -375,10 +432,10 @@ class Store:
         while True:
             with self._reader("export") as conn:
                 rows = conn.execute(sql, [*params, last, batch]).fetchall()
+                captures = self._with_replays(conn, [capture_from(r) for r in rows])
             if not rows:
                 return
-            for r in rows:
-                yield capture_from(r)
+            yield from captures
             last = rows[-1][0]
             if len(rows) < batch:
                 return

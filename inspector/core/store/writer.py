@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from inspector.core.capture import Capture
 from inspector.core.errors import StoreError
 from inspector.core.store.errors import map_error
-from inspector.core.store.insert import insert, rows_for
+from inspector.core.store.insert import insert, insert_replays, rows_for, write_outcome
 
 __all__ = ["MAX_BATCH", "ImportChunk", "Op", "Pending", "Writer"]
 
@@ -273,6 +273,11 @@ class Writer:
         if cutoff is not None:
             conn.execute("DELETE FROM capture_data WHERE seq <= ?", (cutoff[0],))
             conn.execute("DELETE FROM captures WHERE seq <= ?", (cutoff[0],))
+            # Replays go with their original; the EXISTS keeps this free when there are none.
+            conn.execute(
+                "DELETE FROM replays WHERE EXISTS (SELECT 1 FROM replays) AND capture_id "
+                "NOT IN (SELECT id FROM captures)"
+            )
         self.rows_estimate = self._count_rows(conn)
 
     @staticmethod
@@ -305,5 +310,11 @@ class ImportChunk:
                 fresh.append(capture)
         if fresh:
             insert(conn, [(c, *rows_for(c)) for c in fresh])
+            # What a plain insert leaves out: how it was answered, and its replays.
+            for capture in fresh:
+                if capture.rule is not None or capture.forward is not None:
+                    write_outcome(conn, capture)
+                if capture.replays:
+                    insert_replays(conn, capture.id, capture.replays)
         self.writer.rows_estimate += len(fresh)
         return len(fresh)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -19,7 +21,15 @@ from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
 from inspector.gui.widgets.status_panel import StatusPanel
 from inspector.gui.workers import Worker, run_in_background
 
-__all__ = ["ListenerController", "ListenerFactory"]
+__all__ = ["RULES_FILENAME", "ListenerController", "ListenerFactory", "rules_path"]
+
+RULES_FILENAME = "rules.json"
+
+
+def rules_path(ctx: AppContext) -> Path:
+    """Where the window keeps its response rules (the data dir)."""
+    return ctx.data_dir / RULES_FILENAME
+
 
 ListenerFactory = Callable[[Store, KeyRing, ListenerConfig], ListenerHandle]
 """Builds the window's listener: :class:`~inspector.core.listener.ListenerProcess` by
@@ -41,6 +51,10 @@ class ListenerController(QObject):
     ) -> None:
         super().__init__(ctx.window)
         self.ctx = ctx
+        if config.rules_file is None:
+            # The rules editor's file: followed by the listener, so saving applies live;
+            # until it is first saved there are no rules.
+            config = replace(config, rules_file=rules_path(ctx), rules_must_exist=False)
         self.config = config
         self.factory = factory
         self.handle: ListenerHandle | None = None
@@ -76,7 +90,7 @@ class ListenerController(QObject):
                 "Listener settings…",
                 self.open_settings,
                 icon="settings",
-                tip="Host, port, body limit and TLS",
+                tip="Host, port, body limit, TLS and forwarding to your handler",
             ),
         )
         ctx.bridge.listener_status.connect(self.show_status)
@@ -150,6 +164,13 @@ class ListenerController(QObject):
         """Where the listener is, or would be with the current settings."""
         return self.url() or f"http://{self.config.host}:{self.config.port}/"
 
+    def reload_rules(self) -> str | None:
+        """Apply the saved rules file now: None once the running listener uses it, else
+        why not (not running: it applies when the listener starts)."""
+        if self.handle is None or self.handle.status.state is not ListenerState.LISTENING:
+            return None
+        return self.handle.reload_rules()
+
     def reload_keys(self) -> None:
         # A listener process reads the key file by itself within a second; the next
         # webhook (the demo's first, seconds from now) must already verify with the new key.
@@ -181,6 +202,10 @@ class ListenerController(QObject):
         s.body_limit_mb = max(1, config.body_limit // (1024 * 1024))
         s.tls_cert = str(config.tls_cert or "")
         s.tls_key = str(config.tls_key or "")
+        s.forward_to = config.forward_to or ""
+        s.set_forward_targets(config.forward_paths)
+        s.forward_timeout = config.forward_timeout
+        s.forward_fallback = config.forward_fallback
         s.sync()
         self.restart(config, wait=False)
 

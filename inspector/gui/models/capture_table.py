@@ -75,6 +75,7 @@ COL_FLEX = 9
 COL_FLUENT = 10
 COL_ATTEMPT = 11
 COL_ENTITY_NOW = 12
+COL_RULE = 13
 
 COLUMNS: tuple[str, ...] = (
     "Time",
@@ -90,6 +91,7 @@ COLUMNS: tuple[str, ...] = (
     SignatureHeader.FLUENT.value,
     "Attempt",
     "Entity now",
+    "Rule",
 )
 COLUMN_TIPS: tuple[str, ...] = (
     "When the request arrived (local time)",
@@ -106,6 +108,7 @@ COLUMN_TIPS: tuple[str, ...] = (
     "Delivery number among captures with the same event id (retries)",
     "The entity's status now, from its latest GraphQL follow-up (auto follow-up or Run in "
     "the GraphQL tab); Status is what the webhook said",
+    "The response rule that answered (empty: the default answer), and a failed forward",
 )
 BADGE_COLUMNS = (COL_FLEX, COL_FLUENT)
 # Entity-now values that are not a status but a failed look-up.
@@ -182,7 +185,17 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
         f"{row.flex.symbol} {row.flex.label}",
         f"{row.fluent.symbol} {row.fluent.label}",
         f"{row.attempt}/{row.attempts}" if row.event_id else "",
+        "",  # Entity now: looked up live, never cached here
+        rule_text(row),
     )
+
+
+def rule_text(row: CaptureRow) -> str:
+    """The Rule cell: which rule answered, and a forward that failed (the capture's mark)."""
+    parts = [row.rule] if row.rule else []
+    if row.forward_error:
+        parts.append(f"forward failed: {row.forward_error}")
+    return " · ".join(parts)
 
 
 class CaptureTableModel(QAbstractTableModel):
@@ -320,6 +333,8 @@ class CaptureTableModel(QAbstractTableModel):
         if c == COL_RESPONSE and self._rows[r].response_status >= 400:
             return self._error_color
         if c == COL_ENTITY_NOW and self._entity_now.get(self._rows[r].id) in _PROBLEMS:
+            return self._error_color
+        if c == COL_RULE and self._rows[r].forward_error:
             return self._error_color
         return None
 
@@ -605,7 +620,7 @@ class CaptureTableModel(QAbstractTableModel):
             return f"Rejected: {row.rejected}"
         if c == COL_ATTEMPT and row.event_id:
             return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
-        if c == COL_PATH:
+        if c == COL_PATH or (c == COL_RULE and row.forward_error):
             return self._cells[r][c]
         if c == COL_ENTITY_NOW and row.id in self._entity_now:
             said = f"; the webhook said {row.entity_status}" if row.entity_status else ""

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core.capture import Capture
+from inspector.gui.widgets.act_view import ActView
 from inspector.gui.widgets.headers_view import HeadersView
 from inspector.gui.widgets.json_view import JsonView
 from inspector.gui.widgets.raw_view import RawView
@@ -25,16 +26,20 @@ class ResponseView(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.headers = HeadersView(self)
         self.body = RawView(self)
+        # Rule, forward target and replays: how the capture was acted on.
+        self.act = ActView(self)
         split = QSplitter(Qt.Orientation.Vertical, self)
         split.addWidget(self.headers)
         split.addWidget(self.body)
-        split.setSizes([120, 240])
+        split.addWidget(self.act)
+        split.setSizes([120, 240, 120])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.status)
         layout.addWidget(split, 1)
 
     def set_capture(self, capture: Capture | None) -> None:
+        self.act.set_capture(capture)
         if capture is None:
             self.status.clear()
             self.headers.set_headers([])

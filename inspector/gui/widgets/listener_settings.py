@@ -1,7 +1,9 @@
-"""Listener settings: host, port, body limit and TLS files. Applying restarts the listener."""
+"""Listener settings: host, port, body limit, TLS files and forwarding. Applying restarts
+the listener."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -20,12 +22,15 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.listener import ListenerConfig, is_loopback
+from inspector.gui.widgets.forward_settings import ForwardSettings
 
 
 class ListenerSettingsDialog(QDialog):
     def __init__(self, config: ListenerConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Listener settings")
+        # Wide enough for a target URL per path without clipping it.
+        self.setMinimumWidth(600)
         self._config = config
         self.host = QLineEdit(config.host, self)
         self.host.setObjectName("listenerHost")
@@ -61,6 +66,13 @@ class ListenerSettingsDialog(QDialog):
         form.addRow("TLS certificate", self._with_browse(self.tls_cert, "certificate"))
         form.addRow("TLS key", self._with_browse(self.tls_key, "private key"))
         form.addRow("", self.allow_remote)
+        self.forward = ForwardSettings(
+            config.forward_to,
+            config.forward_paths,
+            config.forward_timeout,
+            config.forward_fallback,
+            self,
+        )
         hint = QLabel(
             "127.0.0.1 accepts only this computer (and a tunnel running on it). "
             "Applying restarts the listener.",
@@ -75,6 +87,7 @@ class ListenerSettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.forward)
         layout.addWidget(hint)
         layout.addWidget(self.warning)
         layout.addWidget(self.error)
@@ -124,7 +137,9 @@ class ListenerSettingsDialog(QDialog):
     def config(self) -> ListenerConfig:
         cert = self.tls_cert.text().strip()
         key = self.tls_key.text().strip()
-        return ListenerConfig(
+        # replace(): what this dialog does not edit (the rules file) carries over.
+        return replace(
+            self._config,
             host=self.host.text().strip() or "127.0.0.1",
             port=self.port.value(),
             body_limit=self.body_limit.value() * 1024 * 1024,
@@ -132,6 +147,10 @@ class ListenerSettingsDialog(QDialog):
             tls_cert=Path(cert) if cert else None,
             tls_key=Path(key) if key else None,
             allow_remote=self.allow_remote.isChecked(),
+            forward_to=self.forward.target(),
+            forward_paths=self.forward.path_targets(),
+            forward_timeout=self.forward.timeout.value(),
+            forward_fallback=self.forward.fallback.value(),
         )
 
     def validate(self) -> str | None:
@@ -146,7 +165,7 @@ class ListenerSettingsDialog(QDialog):
         for path in (config.tls_cert, config.tls_key):
             if path is not None and not path.is_file():
                 return f"{path} does not exist: choose the file again."
-        return None
+        return self.forward.validate()
 
     def accept(self) -> None:
         problem = self.validate()

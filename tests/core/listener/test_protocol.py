@@ -21,6 +21,8 @@ from tests.support.captures import make_capture
         protocol.KeysReloaded("unreadable"),
         protocol.StoreErrorChanged("disk full"),
         protocol.StoreErrorChanged(None),
+        protocol.RulesReloaded(None),
+        protocol.RulesReloaded("rules.json, line 3: bad status"),
     ],
 )
 def test_messages_round_trip(message: protocol.Message) -> None:
@@ -64,3 +66,16 @@ def test_status_lines_keep_their_version_1_shape() -> None:
 )
 def test_anything_else_decodes_to_none(line: bytes) -> None:
     assert protocol.decode(line) is None
+
+
+def test_a_capture_line_carries_its_rule_and_forward_answer() -> None:
+    from inspector.core.capture import ForwardRecord
+
+    capture = make_capture().with_(
+        rule="fail twice", forward=ForwardRecord("http://h/x", None, error="no answer within 1 s")
+    )
+    message = protocol.decode(protocol.encode(protocol.captured(capture)))
+    assert isinstance(message, protocol.Captured) and message.capture is not None
+    assert message.capture.rule == "fail twice"
+    assert message.capture.forward is not None
+    assert message.capture.forward.error == "no answer within 1 s"
