@@ -539,7 +539,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
     if not args.timeout > 0:
         _err(f"--timeout must be a positive number of seconds (got {args.timeout:g}).")
         return EXIT_USAGE
-    body = _read_input(str(args.body)) if args.body is not None else None
+    body = (
+        _read_input(str(args.body), BODY_READ_LIMIT, "a webhook body")
+        if args.body is not None
+        else None
+    )
     # Read for this one run and dropped with it: never stored, never printed.
     key = (
         load_signing_key(args.sign_key)

@@ -16,7 +16,9 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     │   └── CaptureIdError       no capture has that id or prefix, or several do
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
+    ├── RulesError               a response rules file cannot be used (.line says where)
     ├── ExchangeError            an export or import file is unusable
+    ├── ReplayError              a replay cannot be attempted (bad key file, unusable URL)
     ├── QueryTemplateError       no follow-up query fits an entity type or event
     ├── FluentApiError           the Fluent API client
     │   ├── ProfileError         a connection profile is invalid or unknown
@@ -58,6 +60,8 @@ __all__ = [
     "NetworkError",
     "ProfileError",
     "QueryTemplateError",
+    "ReplayError",
+    "RulesError",
     "SandboxError",
     "StoreError",
 ]
@@ -91,8 +95,20 @@ class ListenerError(InspectorError):
     """The listener could not start (port busy, address not available, bad TLS files...)."""
 
 
+class RulesError(InspectorError):
+    """A rules file that cannot be used; ``line`` is where the problem is (1-based)."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 class ExchangeError(InspectorError):
     """An export or import file is unusable."""
+
+
+class ReplayError(InspectorError):
+    """A replay that cannot even be attempted (bad key file, unusable URL)."""
 
 
 class QueryTemplateError(InspectorError):

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from inspector.core.capture import Capture, Headers, ReplayRecord, SignatureHeader, utc_now
-from inspector.core.errors import InspectorError, KeyLoadError
+from inspector.core.errors import KeyLoadError
 from inspector.core.forward import join_url, send_sync
 from inspector.core.signatures import sign_headers
 
@@ -40,10 +40,6 @@ EDITED_WARNING = (
     "the body was edited, so the original signature headers no longer match it: they will "
     "not verify at the target (re-sign with --sign-key PEM or --sign-demo to test that path)"
 )
-
-
-class ReplayError(InspectorError):
-    """A replay that cannot even be attempted (bad key file, unusable URL)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.core.capture import Headers
-from inspector.core.errors import InspectorError
+from inspector.core.errors import RulesError
 from inspector.core.forward import check_target_url
 
 __all__ = [
@@ -63,14 +63,6 @@ _MATCH_KEYS = ("path", "method", "event", "entity_type", "attempts")
 _RESPOND_KEYS = ("status", "headers", "body", "delay_ms", "close")
 _RULE_KEYS = ("name", "match", "respond", "forward")
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
-
-
-class RulesError(InspectorError):
-    """A rules file that cannot be used; ``line`` is where the problem is (1-based)."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from inspector.core.callbacks import Callbacks
 from inspector.core.capture import Capture
-from inspector.core.errors import ListenerError
+from inspector.core.errors import ListenerError, RulesError
 from inspector.core.listener.handle import (
     ListenerBase,
     ListenerConfig,
@@ -39,7 +39,7 @@ from inspector.core.listener.pipeline import (
     StoreCapture,
     default_stages,
 )
-from inspector.core.rules import RulesError, RulesFile
+from inspector.core.rules import RulesFile
 
 if TYPE_CHECKING:
     from inspector.core.keys import KeyRing

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.rules import EXAMPLE_RULES, RulesError, parse_rules
+from inspector.core.errors import RulesError
+from inspector.core.rules import EXAMPLE_RULES, parse_rules
 
 __all__ = ["EXAMPLE_RULES", "RulesEditor"]
 
