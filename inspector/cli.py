@@ -436,6 +436,7 @@ def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | Non
 
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
+    from inspector.core.listener.serve import serve_until_stopped
     from inspector.core.store import Store
 
     data_dir = _data_dir(args)
@@ -481,30 +482,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         listener.subscribe_captures(on_capture)
     stored = [0]  # counted on the listener's thread, read here after it stopped
     listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
-    previous = {
-        sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        status = listener.start()
-        print(
-            f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        if not keyring.keys():
-            _err(
-                "no public key configured: signatures show 'no key'. Add one: "
-                "fluent-inspector keys add NAME FILE"
-            )
-        while not done.wait(0.5):
-            pass
-    finally:
-        listener.stop()
-        if stop_printer is not None:
-            stop_printer()
-        store.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    serve_until_stopped(listener, store, keyring, done, warn=_err, on_stopped=stop_printer)
     print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
 

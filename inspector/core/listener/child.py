@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import queue
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from typing import IO, TYPE_CHECKING
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
 from inspector.core.listener import protocol
+from inspector.core.listener.serve import serve_until_stopped
 from inspector.core.listener.server import Listener
 
 if TYPE_CHECKING:
@@ -110,31 +110,20 @@ def run_child(
     _serve_commands(
         commands if commands is not None else sys.stdin.buffer, done, keyring, printer, listener
     )
-    previous = {
-        sig: signal.signal(sig, lambda *_: done.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        status = listener.start()
-        printer.emit(protocol.Listening(status.url, listener.port))
-        print(
-            f"Listening on {status.url} - storing in {store.path} - Ctrl+C stops",
-            file=sys.stderr,
-            flush=True,
-        )
-        if not keyring.keys():
-            print(
-                f"{protocol.CLI_PREFIX}no public key configured: signatures show 'no key'. "
-                "Add one: fluent-inspector keys add NAME FILE",
-                file=sys.stderr,
-            )
-        store_error = listener.last_error
-        while not done.wait(0.5):
-            if listener.last_error != store_error:
-                store_error = listener.last_error
-                printer.emit(protocol.StoreErrorChanged(store_error))
-    finally:
-        listener.stop()
-        printer.stop()
-        store.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    store_error = [listener.last_error]
+
+    def report_store_error() -> None:
+        if listener.last_error != store_error[0]:
+            store_error[0] = listener.last_error
+            printer.emit(protocol.StoreErrorChanged(store_error[0]))
+
+    serve_until_stopped(
+        listener,
+        store,
+        keyring,
+        done,
+        warn=lambda text: print(protocol.CLI_PREFIX + text, file=sys.stderr),
+        on_listening=lambda status: printer.emit(protocol.Listening(status.url, listener.port)),
+        every_half_second=report_store_error,
+        on_stopped=printer.stop,
+    )
