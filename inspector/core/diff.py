@@ -289,8 +289,8 @@ def encode_diff(diff: CaptureDiff) -> dict[str, Any]:
     }
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+def _cut(text: str, limit: int = MAX_SHOWN_VALUE) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _shown(value: object) -> str:
@@ -358,6 +358,8 @@ def render_text(diff: CaptureDiff, *, a_id: str | None = None, b_id: str | None 
             elif h.change is Change.REMOVED:
                 value = _cut(h.old or "")
             else:
-                value = f"{_cut(h.old or '')} -> {_cut(h.new or '')}"
+                # Half each, so "old -> new" fits one line (signatures are 172 characters).
+                half = MAX_SHOWN_VALUE // 2
+                value = f"{_cut(h.old or '', half)} -> {_cut(h.new or '', half)}"
             lines.append(f"  {_MARK[h.change]} {h.name}: {value}")
     return "\n".join(escape_control(line) for line in lines)
