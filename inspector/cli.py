@@ -240,6 +240,22 @@ def build_parser() -> argparse.ArgumentParser:
     follow.add_argument("--query", type=Path, help="a .graphql file instead of the template")
     follow.add_argument("--variables", help="JSON object of variables (default: from the event)")
 
+    diff = sub.add_parser(
+        "diff", help="what changed between two captures: body by JSON path, headers, verdicts"
+    )
+    _add_data_dir(diff)
+    diff.add_argument("a", help="the first capture's id, or a unique prefix of it")
+    diff.add_argument("b", help="the second capture's id, or a unique prefix of it")
+    diff.add_argument("--json", action="store_true", help="print the diff as one JSON object")
+
+    timeline = sub.add_parser(
+        "timeline",
+        help="an entity's captures in time order, with what looks wrong; exit 1 if none",
+    )
+    _add_data_dir(timeline)
+    timeline.add_argument("ref", help="a root entity ref or entity ref, e.g. an order's ref")
+    timeline.add_argument("--json", action="store_true", help="print one JSON object per capture")
+
     sandbox: _Parser = sub.add_parser(
         "sandbox",
         help="run an offline Fluent account for demos and tests",
@@ -747,6 +763,15 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _stored_capture(store: Any, prefix: str) -> Capture:
+    """The capture an id or unique id prefix names, or an InspectorError saying why not."""
+    capture_id = store.resolve_id(prefix)
+    capture: Capture | None = store.get(capture_id)
+    if capture is None:  # deleted between the two reads
+        raise InspectorError(f"No capture with id {capture_id!r} in {store.path}.")
+    return capture
+
+
 def cmd_follow_up(args: argparse.Namespace) -> int:
     from inspector.core.fluent.errors import FluentApiError
     from inspector.core.fluent.profiles import ProfileStore
@@ -757,10 +782,7 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
 
     data_dir = _data_dir(args)
     with Store.open(data_dir) as store:
-        capture_id = store.resolve_id(args.capture_id)
-        capture = store.get(capture_id)
-    if capture is None:  # deleted between the two reads
-        raise InspectorError(f"No capture with id {capture_id!r} in {data_dir}.")
+        capture = _stored_capture(store, args.capture_id)
     profiles = ProfileStore(data_dir)
     if args.profile:
         profile = profiles.get(args.profile)
@@ -801,6 +823,47 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
         for explanation in result.explanations():
             _err(explanation)
         return EXIT_NOT_VALID
+    return EXIT_OK
+
+
+# --- diff / timeline --------------------------------------------------------------------
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from inspector.core.diff import diff_captures, encode_diff, render_text
+    from inspector.core.store import Store
+
+    with Store.open(_data_dir(args)) as store:
+        a = _stored_capture(store, args.a)
+        b = _stored_capture(store, args.b)
+    diff = diff_captures(a, b)
+    if args.json:
+        print(json.dumps(encode_diff(diff), ensure_ascii=False))
+    else:
+        ids = ShortIds()
+        print(render_text(diff, a_id=ids.short(a.id), b_id=ids.short(b.id)))
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from inspector.core.store import Store
+    from inspector.core.store.entities import TIMELINE_LIMIT
+    from inspector.core.timeline import build_timeline, encode_lines, render_text
+
+    with Store.open(_data_dir(args)) as store:
+        rows = store.entity_rows(args.ref)
+    if not rows:
+        _err(escape_control(f"no captures with root entity ref or entity ref {args.ref!r}"))
+        return EXIT_NOT_VALID
+    if len(rows) >= TIMELINE_LIMIT:
+        _err(f"showing the oldest {TIMELINE_LIMIT} captures only")
+    timeline = build_timeline(args.ref, rows)
+    if args.json:
+        for line in encode_lines(timeline):
+            print(line)
+    else:
+        ids = ShortIds()
+        print(render_text(timeline, [ids.short(entry.row.id) for entry in timeline.entries]))
     return EXIT_OK
 
 
@@ -868,6 +931,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "import": cmd_import,
     "profile": cmd_profile,
     "follow-up": cmd_follow_up,
+    "diff": cmd_diff,
+    "timeline": cmd_timeline,
     "sandbox": cmd_sandbox,
 }
 

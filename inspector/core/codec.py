@@ -58,6 +58,7 @@ __all__ = [
     "pairs",
     "parse_time",
     "require",
+    "verdict_names",
 ]
 
 _EVENT_TEXT_FIELDS = (
@@ -151,6 +152,12 @@ def encode_signatures(checks: Iterable[SignatureCheck]) -> dict[str, dict[str, A
 def capture_signatures(capture: Capture) -> dict[str, dict[str, Any]]:
     """Both headers' checks as :meth:`Capture.signature` reads them (unchecked = MISSING)."""
     return encode_signatures(capture.signature(header) for header in SignatureHeader)
+
+
+def verdict_names(capture: Capture) -> dict[str, str]:
+    """Each header's verdict alone, as the export spells it: ``{"flex.signature": "valid",
+    "fluent-signature": "no_key"}`` (unchecked = ``missing``); the diff's short shape."""
+    return {header.value: capture.signature(header).verdict.value for header in SignatureHeader}
 
 
 def decode_signatures(data: object, *, absent: str | None = None) -> tuple[SignatureCheck, ...]:

@@ -2,8 +2,9 @@
 
 ``store.py`` is the facade; ``schema.py`` the tables and migrations, ``query.py`` filters
 and reading rows, ``insert.py`` writing rows, ``writer.py`` the writer thread and group
-commit, ``errors.py`` what a failure tells the user. Everything importable from
-``inspector.core.store`` before the split still is.
+commit, ``errors.py`` what a failure tells the user, ``groups.py`` retries folded by event
+id, ``entities.py`` the captures of one entity tree (the timeline's rows). Everything
+importable from ``inspector.core.store`` before the split still is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from inspector.core.errors import StoreError
 from inspector.core.rows import CaptureRow
 from inspector.core.store.errors import BUSY_TIMEOUT_S
+from inspector.core.store.groups import Answer, Attempt, RetryGroup
 from inspector.core.store.query import CaptureQuery
 from inspector.core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from inspector.core.store.store import IMPORT_CHUNK, Store
@@ -25,8 +27,11 @@ __all__ = [
     "MAX_BATCH",
     "MIGRATIONS",
     "SCHEMA_VERSION",
+    "Answer",
+    "Attempt",
     "CaptureQuery",
     "CaptureRow",
+    "RetryGroup",
     "Store",
     "StoreError",
 ]

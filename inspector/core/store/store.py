@@ -34,7 +34,7 @@ from inspector.core import codec, paths
 from inspector.core.capture import Capture, ReplayRecord, SignatureCheck
 from inspector.core.capture_ids import choose_id
 from inspector.core.errors import CaptureIdError, StoreError
-from inspector.core.store import connections, schema
+from inspector.core.store import connections, entities, groups, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import (
     insert_replays,
@@ -452,6 +452,29 @@ class Store:
                 f"GROUP BY {column} ORDER BY {column}"
             ).fetchall()
         return [(str(value), int(n)) for value, n in rows]
+
+    # Retry groups and entity timelines: the SQL lives in groups.py and entities.py.
+
+    def group_page(
+        self, query: CaptureQuery = ANY, *, before_seq: int | None = None, limit: int = 200
+    ) -> list[groups.RetryGroup]:
+        """Deliveries folded by event id, newest group first; see ``store/groups.py``."""
+        with self._reader("read") as conn:
+            return groups.group_page(conn, query, before_seq=before_seq, limit=limit)
+
+    def group_count(self, query: CaptureQuery = ANY) -> int:
+        with self._reader("count") as conn:
+            return groups.group_count(conn, query)
+
+    def group(self, key: str, query: CaptureQuery = ANY) -> groups.RetryGroup | None:
+        """One group by event id (or capture id, for a capture without an event id)."""
+        with self._reader("read") as conn:
+            return groups.group_for(conn, key, query)
+
+    def entity_rows(self, ref: str, *, limit: int = entities.TIMELINE_LIMIT) -> list[CaptureRow]:
+        """Captures whose root entity ref or entity ref is ``ref``, oldest first."""
+        with self._reader("read") as conn:
+            return entities.entity_rows(conn, ref, limit=limit)
 
     # ---------------------------------------------------------------- lifecycle
 
