@@ -10,7 +10,6 @@ import contextlib
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QSplitter
 
 from inspector.core.errors import InspectorError
 from inspector.core.fluent.queries import QueryTemplateError, template_for
@@ -25,8 +24,6 @@ from inspector.gui.widgets.graphql.panel import GraphQLPanel
 
 __all__ = ["FollowupController", "SavedEntityStatuses", "followup_entity_status"]
 
-# The GraphQL tab takes width from the table, but leaves it at least this much.
-MIN_TABLE_WIDTH = 480
 # Below this width the GraphQL tab stacks the editor above the result instead of beside it.
 GRAPHQL_SIDE_BY_SIDE_MIN = 900
 
@@ -80,12 +77,13 @@ class SavedEntityStatuses:
 
 
 class FollowupController(QObject):
-    def __init__(self, ctx: AppContext, panel: GraphQLPanel, splitter: QSplitter) -> None:
+    """The GraphQL tab's commands and wiring. It never moves the table/detail splitter: the
+    panel wraps and stacks to fit the width the user left it, whichever tab is shown."""
+
+    def __init__(self, ctx: AppContext, panel: GraphQLPanel) -> None:
         super().__init__(ctx.window)
         self.ctx = ctx
         self.panel = panel
-        self._splitter = splitter
-        self._sizes_before: tuple[list[int], list[int]] | None = None
         detail, model = ctx.selection.detail, ctx.selection.model
         ctx.commands.register(
             Command(
@@ -109,7 +107,6 @@ class FollowupController(QObject):
         panel.auto_follow_up_menu.setTitle("Auto follow-up")
         panel.installEventFilter(self)
         ctx.bridge.captures_added.connect(self._on_captures)
-        detail.currentChanged.connect(self._on_tab_changed)
         detail.capture_changed.connect(panel.set_capture)
         panel.entity_status_fetched.connect(model.set_entity_status)
         panel.run_finished.connect(self._on_run_finished)
@@ -137,41 +134,12 @@ class FollowupController(QObject):
         detail = self.ctx.selection.detail
         self.ctx.selection.current_capture()
         detail.show()
-        if detail.currentIndex() == TAB_GRAPHQL:
-            self._widen()
-        else:
-            detail.setCurrentIndex(TAB_GRAPHQL)
+        detail.setCurrentIndex(TAB_GRAPHQL)
         self.panel.focus_editor()
 
     def run_query(self) -> bool:
         self.focus_graphql()
         return self.panel.run()
-
-    def _on_tab_changed(self, index: int) -> None:
-        if index == TAB_GRAPHQL:
-            self._widen()
-        else:
-            self._unwiden()
-
-    def _widen(self) -> None:
-        """Give the GraphQL tab the width its toolbar needs (keeping the table usable), and
-        remember the sizes to go back to when another tab is chosen."""
-        sizes = self._splitter.sizes()
-        total = sum(sizes)
-        if len(sizes) != 2 or total <= 0:
-            return
-        want = self.panel.minimumSizeHint().width() + 2
-        if sizes[1] >= want:
-            return
-        detail = min(want, max(sizes[1], total - MIN_TABLE_WIDTH))
-        self._splitter.setSizes([total - detail, detail])
-        self._sizes_before = (sizes, self._splitter.sizes())
-
-    def _unwiden(self) -> None:
-        remembered, self._sizes_before = self._sizes_before, None
-        # Only when the user did not drag the splitter meanwhile: then their sizes stand.
-        if remembered is not None and self._splitter.sizes() == remembered[1]:
-            self._splitter.setSizes(remembered[0])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.panel and event.type() == QEvent.Type.Resize:

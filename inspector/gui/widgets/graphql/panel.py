@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QMenu,
     QSplitter,
@@ -40,6 +39,7 @@ from inspector.core.listener import CaptureNotice
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
 from inspector.gui.settings import Settings
+from inspector.gui.widgets.flow import flow_row
 from inspector.gui.widgets.graphql.auto import AutoFollowUpButton
 from inspector.gui.widgets.graphql.history import HistoryView
 from inspector.gui.widgets.graphql.profile_bar import ProfileBar
@@ -125,15 +125,9 @@ class GraphQLPanel(QWidget):
         self.auto_button = AutoFollowUpButton(self)
         self.auto_button.types_changed.connect(self._auto_types_changed)
 
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.profile_bar)
-        top.addSpacing(10)
-        top.addWidget(self.controls)
-        top.addSpacing(10)
-        top.addWidget(self.curl_button)
-        top.addStretch(1)
-        top.addWidget(self.auto_button)
+        # Wraps onto a second (third) row in a narrow detail pane rather than asking the
+        # window for width: the tab must fit wherever the user left the splitter.
+        top = flow_row(self, self.profile_bar, self.controls, self.curl_button, self.auto_button)
 
         self.context_note = QLabel(self)
         self.context_note.setObjectName("contextNote")
@@ -150,7 +144,7 @@ class GraphQLPanel(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.query)
-        self.splitter.addWidget(self.results.tabs)
+        self.splitter.addWidget(self.results.box)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -162,12 +156,10 @@ class GraphQLPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(top)
+        layout.addWidget(top)
         layout.addWidget(self.context_note)
         layout.addWidget(self.schema_banner)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.results.status_label)
-        layout.addWidget(self.results.errors_label)
 
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
