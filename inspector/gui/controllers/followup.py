@@ -6,50 +6,78 @@ actions, API pool) it does so on purpose, until the panel offers public methods 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject
 
 from inspector.core.errors import InspectorError
-from inspector.core.fluent.queries import QueryTemplateError, template_for
+from inspector.core.events import EventSummary
+from inspector.core.fluent.queries import (
+    ENTITY_TYPES,
+    QueryTemplateError,
+    template_for,
+    variables_for,
+)
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.listener import CaptureNotice
 from inspector.core.store import CaptureRow
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
-from inspector.gui.followup import entity_status
+from inspector.gui.followup import entity_state
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
 from inspector.gui.widgets.graphql.panel import GraphQLPanel
 
-__all__ = ["FollowupController", "SavedEntityStatuses", "followup_entity_status"]
+__all__ = [
+    "FollowupController",
+    "SavedEntityStatuses",
+    "followup_entity_status",
+    "is_template_run",
+]
 
+# Long enough to read a sentence about auto follow-up pausing; it stays in the panel too.
+NOTICE_MS = 15_000
 # Below this width the GraphQL tab stacks the editor above the result instead of beside it.
 GRAPHQL_SIDE_BY_SIDE_MIN = 900
 
 
-def followup_entity_status(run: FollowupRun, entity_type: str) -> str | None:
-    """The entity status a saved follow-up run found, for the Entity now column.
+TEMPLATE_QUERIES = frozenset(template_for(t).query_text for t in ENTITY_TYPES)
+"""Every follow-up template's query text: only runs of these can tell an entity's state."""
+_ANSWERED = (RunStatus.OK, RunStatus.PARTIAL)
 
-    "error" when the run failed, "not found" when the template's root field came back null;
-    None for a hand-written query that did not fetch one entity's status.
+
+def is_template_run(run: FollowupRun, row: CaptureRow) -> bool:
+    """The run is the capture's follow-up template, unchanged: the prefilled query and the
+    variables that name this capture's entity (an auto follow-up is always one)."""
+    try:
+        template = template_for(row.entity_type)
+    except QueryTemplateError:
+        return False
+    if run.query != template.query_text:
+        return False
+    # The table row has no retailer id; the run's own counts (it does not name the entity).
+    event = EventSummary(
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        entity_ref=row.entity_ref,
+        root_entity_ref=row.root_entity_ref,
+        root_entity_type=row.root_entity_type,
+        retailer_id=str(run.variables.get("retailerId", "")),
+    )
+    try:
+        return variables_for(event) == dict(run.variables)
+    except QueryTemplateError:
+        return False
+
+
+def followup_entity_status(run: FollowupRun, row: CaptureRow) -> str | None:
+    """What a saved run says the capture's entity is now, for the Entity now column.
+
+    Only an answered template run tells (its status, or "not found"); a hand-edited query,
+    a failed run or an answer with only errors says nothing, so the column keeps its value.
     """
-    if run.status is RunStatus.FAILED:
-        return "error"
-    data = run.result
-    if not isinstance(data, Mapping):
-        return "error" if run.errors else None
-    root = ""
-    with contextlib.suppress(QueryTemplateError):
-        root = template_for(entity_type).root_field if entity_type else ""
-    if root and root in data:
-        found = entity_status(root, data)
-        if found:
-            return found
-        return "error" if run.errors else "not found"
-    if len(data) == 1:
-        return entity_status(next(iter(data)), data)
-    return None
+    if run.status not in _ANSWERED or not is_template_run(run, row):
+        return None
+    return entity_state(template_for(row.entity_type).root_field, run.result, run.errors)
 
 
 class SavedEntityStatuses:
@@ -64,13 +92,17 @@ class SavedEntityStatuses:
         if self.closed or not rows:
             return {}
         try:
-            runs = self.history.latest_for_many(row.id for row in rows)
+            # The newest answered template run: ad-hoc and failed runs after it do not
+            # change what is known of the entity.
+            runs = self.history.latest_for_many(
+                (row.id for row in rows), queries=TEMPLATE_QUERIES, statuses=_ANSWERED
+            )
         except InspectorError:
             return {}
         found: dict[str, str] = {}
         for row in rows:
             run = runs.get(row.id)
-            status = followup_entity_status(run, row.entity_type) if run is not None else None
+            status = followup_entity_status(run, row) if run is not None else None
             if status:
                 found[row.id] = status
         return found
@@ -110,6 +142,7 @@ class FollowupController(QObject):
         detail.capture_changed.connect(panel.set_capture)
         panel.entity_status_fetched.connect(model.set_entity_status)
         panel.run_finished.connect(self._on_run_finished)
+        panel.notice.connect(lambda text: ctx.notify(text, NOTICE_MS))
 
     def _on_captures(self, captures: list[object]) -> None:
         if self.ctx.closed:
@@ -123,8 +156,7 @@ class FollowupController(QObject):
             return
         model = self.ctx.selection.model
         row = model.row_of(run.capture_id)
-        entity_type = model.row_at(row).entity_type if row is not None else ""
-        status = followup_entity_status(run, entity_type)
+        status = followup_entity_status(run, model.row_at(row)) if row is not None else None
         if status:
             model.set_entity_status(run.capture_id, status)
 
