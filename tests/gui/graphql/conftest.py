@@ -1,8 +1,9 @@
-"""The real window with an offline Sandbox profile, for the GraphQL tab's window-level tests."""
+"""Shared by the GraphQL tests: a real offline Sandbox, an in-memory keyring, and the real
+window with a profile on that Sandbox."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,20 +20,27 @@ from inspector.gui.settings import Settings
 from tests.gui.conftest import wait_listening
 from tests.support.keyring_double import MemoryKeyring
 
-SANDBOX_SECRET = "window-secret-7Rt"
-SANDBOX_PASSWORD = "window-pass-3Kd"
+# The offscreen platform cannot raise windows or grab the keyboard, which a completion popup
+# asks for; that is the test platform, not us.
+OFFSCREEN_POPUP = pytest.mark.qt_log_ignore(
+    "This plugin does not support raise", "This plugin does not support grabbing the keyboard"
+)
+SECRET = "panel-secret-5Hq"
+PASSWORD = "panel-pass-9Zw"
 SANDBOX_PROFILE = "sb"
+
+WindowFactory = Callable[..., MainWindow]
 
 
 @pytest.fixture
-def window_sandbox() -> Iterator[Sandbox]:
-    with Sandbox(password=SANDBOX_PASSWORD, client_secret=SANDBOX_SECRET) as sb:
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox(password=PASSWORD, client_secret=SECRET) as sb:
         yield sb
 
 
 @pytest.fixture
-def window_secrets() -> Iterator[SecretStore]:
-    store = SecretStore(service="test-graphql-window", backend=MemoryKeyring())
+def secrets() -> Iterator[SecretStore]:
+    store = SecretStore(service="test-graphql-panel", backend=MemoryKeyring())
     yield store
     store.forget_session()
 
@@ -40,46 +48,45 @@ def window_secrets() -> Iterator[SecretStore]:
 def add_sandbox_profile(
     data_dir: Path, secrets: SecretStore, sandbox: Sandbox, name: str = SANDBOX_PROFILE
 ) -> None:
-    ProfileStore(data_dir).add(
-        Profile(name, sandbox.base_url, client_id="sandbox", username="demo")
-    )
-    secrets.set(name, "client_secret", SANDBOX_SECRET)
-    secrets.set(name, "password", SANDBOX_PASSWORD)
-
-
-def open_window(  # type: ignore[no-untyped-def]
-    qtbot,
-    store: Store,
-    keyring: KeyRing,
-    settings: Settings,
-    data_dir: Path,
-    secrets: SecretStore,
-    size: tuple[int, int] = (1280, 800),
-) -> MainWindow:
-    """The real window (real listener child process), shown at ``size``."""
-    window = build_main_window(
-        store, keyring, settings, ListenerConfig(port=0), data_dir=data_dir, secrets=secrets
-    )
-    qtbot.addWidget(window)
-    window.resize(*size)
-    window.show()
-    qtbot.waitExposed(window)
-    wait_listening(qtbot, window)
-    return window
+    profile = Profile(name, sandbox.base_url, client_id="sandbox", username="demo")
+    ProfileStore(data_dir).add(profile)
+    secrets.set(name, "client_secret", SECRET)
+    secrets.set(name, "password", PASSWORD)
 
 
 @pytest.fixture
-def sandbox_window(  # type: ignore[no-untyped-def]
+def open_window(  # type: ignore[no-untyped-def]
     qtbot,
     store: Store,
     keyring: KeyRing,
     gui_settings: Settings,
     data_dir: Path,
-    window_secrets: SecretStore,
-    window_sandbox: Sandbox,
-) -> Iterator[MainWindow]:
+    secrets: SecretStore,
+) -> Iterator[WindowFactory]:
+    """Opens the real window (real listener child process) at a size, shut down afterwards."""
+    opened: list[MainWindow] = []
+
+    def open_at(size: tuple[int, int] = (1280, 800)) -> MainWindow:
+        window = build_main_window(
+            store, keyring, gui_settings, ListenerConfig(port=0), data_dir=data_dir, secrets=secrets
+        )
+        opened.append(window)
+        qtbot.addWidget(window)
+        window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        wait_listening(qtbot, window)
+        return window
+
+    yield open_at
+    for window in opened:
+        window.shutdown()
+
+
+@pytest.fixture
+def sandbox_window(
+    open_window: WindowFactory, data_dir: Path, secrets: SecretStore, sandbox: Sandbox
+) -> MainWindow:
     """The window at 1280×800 with one profile, ``sb``, on a running Sandbox."""
-    add_sandbox_profile(data_dir, window_secrets, window_sandbox)
-    window = open_window(qtbot, store, keyring, gui_settings, data_dir, window_secrets)
-    yield window
-    window.shutdown()
+    add_sandbox_profile(data_dir, secrets, sandbox)
+    return open_window()

@@ -9,12 +9,7 @@ from PySide6.QtCore import Qt
 from inspector.core.fluent.schema import bundled_schema
 from inspector.gui.widgets.graphql.editor import GraphQLEditor
 from inspector.gui.widgets.graphql.language import completion_context
-
-# The offscreen platform cannot raise windows or grab the keyboard, which a completion popup
-# asks for; that is the test platform, not us.
-OFFSCREEN_POPUP = pytest.mark.qt_log_ignore(
-    "This plugin does not support raise", "This plugin does not support grabbing the keyboard"
-)
+from tests.gui.graphql.conftest import OFFSCREEN_POPUP
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from inspector.core.followup_history import FollowupHistory, RunStatus
-from inspector.core.keys import KeyRing
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
@@ -16,11 +15,11 @@ from inspector.gui.models.capture_table import COL_ENTITY_NOW
 from inspector.gui.settings import Settings
 from tests.gui.conftest import post
 from tests.gui.graphql.conftest import (
-    SANDBOX_PASSWORD,
+    PASSWORD,
     SANDBOX_PROFILE,
-    SANDBOX_SECRET,
+    SECRET,
+    WindowFactory,
     add_sandbox_profile,
-    open_window,
 )
 from tests.support.captures import event_body, make_capture
 
@@ -45,10 +44,10 @@ def post_order(window: MainWindow, order_id: str) -> None:
 
 
 def test_only_the_template_follow_up_sets_entity_now(  # type: ignore[no-untyped-def]
-    qtbot, sandbox_window: MainWindow, window_sandbox: Sandbox, store: Store
+    qtbot, sandbox_window: MainWindow, sandbox: Sandbox, store: Store
 ) -> None:
     window, panel = sandbox_window, sandbox_window.graphql
-    order_id, order = next(iter(window_sandbox.data.orders.items()))
+    order_id, order = next(iter(sandbox.data.orders.items()))
     capture = store.add(make_capture(entity_type="ORDER", entity_id=order_id))
     window.captures.refresh()
     window.selection.select_row(0)
@@ -69,7 +68,7 @@ def test_only_the_template_follow_up_sets_entity_now(  # type: ignore[no-untyped
     panel.query.set_query(template, {"id": "999999"})  # "not found" - of another order
     assert run(qtbot, window).status is RunStatus.OK  # type: ignore[attr-defined]
     assert entity_now(window, capture.id) == order["status"]
-    window_sandbox.stop()
+    sandbox.stop()
     panel.query.set_query(template, {"id": order_id})
     assert run(qtbot, window).status is RunStatus.FAILED  # type: ignore[attr-defined]
     assert entity_now(window, capture.id) == order["status"]
@@ -81,19 +80,19 @@ def test_only_the_template_follow_up_sets_entity_now(  # type: ignore[no-untyped
 
 
 def test_auto_follow_up_pauses_once_when_its_profile_stops_answering(  # type: ignore[no-untyped-def]
-    qtbot, sandbox_window: MainWindow, window_sandbox: Sandbox, data_dir: Path
+    qtbot, sandbox_window: MainWindow, sandbox: Sandbox, data_dir: Path
 ) -> None:
     window, panel = sandbox_window, sandbox_window.graphql
     assert not panel.auto_button.resume_action.isVisible()
     reasons: list[str] = []
     panel.auto.paused_changed.connect(lambda _name, reason: reasons.append(reason))
-    order_id = next(iter(window_sandbox.data.orders))
+    order_id = next(iter(sandbox.data.orders))
     with qtbot.waitSignal(panel.entity_status_fetched, timeout=RUN_MS):
         panel.set_auto_follow_up(["ORDER"])
         post_order(window, order_id)
     assert not reasons  # the profile answered the check and the follow-up
 
-    window_sandbox.stop()  # now every connection is refused
+    sandbox.stop()  # now every connection is refused
     with qtbot.waitSignal(panel.auto.paused_changed, timeout=RUN_MS):
         post_order(window, order_id)
     qtbot.waitUntil(lambda: panel.auto.in_flight == 0)
@@ -122,41 +121,37 @@ def test_auto_follow_up_pauses_once_when_its_profile_stops_answering(  # type: i
 
 def test_after_a_restart_auto_follow_up_does_not_stay_on_for_a_dead_profile(  # type: ignore[no-untyped-def]
     qtbot,
-    store: Store,
-    keyring: KeyRing,
+    open_window: WindowFactory,
     gui_settings: Settings,
     data_dir: Path,
-    window_secrets: SecretStore,
+    secrets: SecretStore,
 ) -> None:
     # Last session's sandbox (the demo's, say): it has stopped, its port refuses.
-    gone = Sandbox(password=SANDBOX_PASSWORD, client_secret=SANDBOX_SECRET).start()
+    gone = Sandbox(password=PASSWORD, client_secret=SECRET).start()
     port = gone.port
-    add_sandbox_profile(data_dir, window_secrets, gone)
+    add_sandbox_profile(data_dir, secrets, gone)
     gone.stop()
     gui_settings.graphql_profile = SANDBOX_PROFILE
     gui_settings.graphql_auto_follow_up = ("ORDER",)
 
-    window = open_window(qtbot, store, keyring, gui_settings, data_dir, window_secrets)
-    try:
-        panel = window.graphql
-        # Found out at start-up, before any webhook arrives, and said.
-        qtbot.waitUntil(lambda: SANDBOX_PROFILE in panel.auto.paused, timeout=RUN_MS)
-        assert panel.auto_button.text() == "Auto follow-up: paused"
-        assert "cannot be reached" in panel.auto_button.toolTip()
-        assert "paused" in window.statusBar().currentMessage()
-        assert panel.auto_follow_up_types() == ("ORDER",)  # the choice itself is kept
+    window = open_window()
+    panel = window.graphql
+    # Found out at start-up, before any webhook arrives, and said.
+    qtbot.waitUntil(lambda: SANDBOX_PROFILE in panel.auto.paused, timeout=RUN_MS)
+    assert panel.auto_button.text() == "Auto follow-up: paused"
+    assert "cannot be reached" in panel.auto_button.toolTip()
+    assert "paused" in window.statusBar().currentMessage()
+    assert panel.auto_follow_up_types() == ("ORDER",)  # the choice itself is kept
 
-        # The sandbox is back on its port: Resume checks again and follows up again.
-        with Sandbox(port=port, password=SANDBOX_PASSWORD, client_secret=SANDBOX_SECRET) as back:
-            with qtbot.waitSignal(panel.auto.paused_changed, timeout=RUN_MS) as resumed:
-                panel.auto_button.resume_action.trigger()
-            assert resumed.args == [SANDBOX_PROFILE, ""]
-            qtbot.wait(300)  # the check answers; it must not pause again
-            assert not panel.auto.paused
-            assert panel.auto_button.text() == "Auto follow-up: ORDER"
-            order_id, order = next(iter(back.data.orders.items()))
-            with qtbot.waitSignal(panel.entity_status_fetched, timeout=RUN_MS) as fetched:
-                post_order(window, order_id)
-            assert fetched.args[1] == order["status"]
-    finally:
-        window.shutdown()
+    # The sandbox is back on its port: Resume checks again and follows up again.
+    with Sandbox(port=port, password=PASSWORD, client_secret=SECRET) as back:
+        with qtbot.waitSignal(panel.auto.paused_changed, timeout=RUN_MS) as resumed:
+            panel.auto_button.resume_action.trigger()
+        assert resumed.args == [SANDBOX_PROFILE, ""]
+        qtbot.wait(300)  # the check answers; it must not pause again
+        assert not panel.auto.paused
+        assert panel.auto_button.text() == "Auto follow-up: ORDER"
+        order_id, order = next(iter(back.data.orders.items()))
+        with qtbot.waitSignal(panel.entity_status_fetched, timeout=RUN_MS) as fetched:
+            post_order(window, order_id)
+        assert fetched.args[1] == order["status"]

@@ -8,14 +8,12 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QWidget
 
-from inspector.core.keys import KeyRing
 from inspector.core.sandbox import Sandbox
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
 from inspector.gui.mainwindow import MainWindow
-from inspector.gui.settings import Settings
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
-from tests.gui.graphql.conftest import add_sandbox_profile, open_window
+from tests.gui.graphql.conftest import WindowFactory, add_sandbox_profile
 from tests.support.captures import make_capture
 
 
@@ -44,41 +42,34 @@ def show_order_result(qtbot, window: MainWindow, sandbox: Sandbox, store: Store)
 @pytest.mark.parametrize("size", [(1280, 800), (1600, 1000)])
 def test_the_graphql_tab_fits_without_horizontal_scrolling(  # type: ignore[no-untyped-def]
     qtbot,
+    open_window: WindowFactory,
     store: Store,
-    keyring: KeyRing,
-    gui_settings: Settings,
     data_dir: Path,
-    window_secrets: SecretStore,
-    window_sandbox: Sandbox,
+    secrets: SecretStore,
+    sandbox: Sandbox,
     size: tuple[int, int],
 ) -> None:
-    add_sandbox_profile(data_dir, window_secrets, window_sandbox)
-    window = open_window(qtbot, store, keyring, gui_settings, data_dir, window_secrets, size)
-    try:
-        show_order_result(qtbot, window, window_sandbox, store)
-        assert window.size().toTuple() == size
-        assert window.detail.currentIndex() == TAB_GRAPHQL
-        qtbot.wait(50)  # let the scroll area lay out the answer
-        assert not window.graphql_scroll.horizontalScrollBar().isVisible()
-        panel = window.graphql
-        assert panel.width() <= window.graphql_scroll.viewport().width()
-        for widget in (
-            panel.auto_button,
-            panel.controls.run_button,
-            panel.curl_button,
-            panel.results.result_view.copy_path_button,
-            panel.results.status_label,
-        ):
-            assert in_view(window, widget), widget
-        # What the answer was comes first, above the tree however long the result.
-        status = panel.results.status_label
-        assert status.text().startswith("HTTP 200 · ")
-        assert (
-            status.mapTo(panel, QPoint(0, 0)).y()
-            < panel.results.tabs.mapTo(panel, QPoint(0, 0)).y()
-        )
-    finally:
-        window.shutdown()
+    add_sandbox_profile(data_dir, secrets, sandbox)
+    window = open_window(size)
+    show_order_result(qtbot, window, sandbox, store)
+    assert window.size().toTuple() == size
+    assert window.detail.currentIndex() == TAB_GRAPHQL
+    qtbot.wait(50)  # let the scroll area lay out the answer
+    assert not window.graphql_scroll.horizontalScrollBar().isVisible()
+    panel = window.graphql
+    assert panel.width() <= window.graphql_scroll.viewport().width()
+    for widget in (
+        panel.auto_button,
+        panel.controls.run_button,
+        panel.curl_button,
+        panel.results.result_view.copy_path_button,
+        panel.results.status_label,
+    ):
+        assert in_view(window, widget), widget
+    # What the answer was comes first, above the tree however long the result.
+    status = panel.results.status_label
+    assert status.text().startswith("HTTP 200 · ")
+    assert status.mapTo(panel, QPoint(0, 0)).y() < panel.results.tabs.mapTo(panel, QPoint(0, 0)).y()
 
 
 def test_the_splitter_stays_where_the_user_put_it_across_tabs(
