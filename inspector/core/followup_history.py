@@ -12,7 +12,7 @@ import enum
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -302,13 +302,29 @@ class FollowupHistory:
         runs = self.list_for(capture_id, limit=1)
         return runs[0] if runs else None
 
-    def latest_for_many(self, capture_ids: Iterable[str]) -> dict[str, FollowupRun]:
+    def latest_for_many(
+        self,
+        capture_ids: Iterable[str],
+        *,
+        queries: Collection[str] | None = None,
+        statuses: Collection[RunStatus] | None = None,
+    ) -> dict[str, FollowupRun]:
         """The newest run of each capture that has one, keyed by capture id.
 
+        ``queries`` / ``statuses`` keep only runs of those query texts and statuses (e.g.
+        the newest *answered template* run: what the entity's state was last seen as).
         One query per ``_IN_CHUNK`` ids instead of one per capture: a page of table rows
         costs a round trip, not two hundred.
         """
         wanted = list(dict.fromkeys(capture_ids))
+        extra = ""
+        extra_params: list[str] = []
+        if queries is not None:
+            extra += f" AND query IN ({','.join('?' * len(queries)) or 'NULL'})"
+            extra_params.extend(queries)
+        if statuses is not None:
+            extra += f" AND status IN ({','.join('?' * len(statuses)) or 'NULL'})"
+            extra_params.extend(status.value for status in statuses)
         found: dict[str, FollowupRun] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             chunk = wanted[start : start + _IN_CHUNK]
@@ -316,8 +332,8 @@ class FollowupHistory:
             # The newest id per capture, found in the (capture_id, id) index.
             runs = self._select(
                 "WHERE id IN (SELECT max(id) FROM followups "
-                f"WHERE capture_id IN ({marks}) GROUP BY capture_id)",
-                chunk,
+                f"WHERE capture_id IN ({marks}){extra} GROUP BY capture_id)",
+                [*chunk, *extra_params],
             )
             for run in runs:
                 found[run.capture_id] = run

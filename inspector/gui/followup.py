@@ -6,7 +6,9 @@
   HTTP request). Schemas are introspected with the same client (same auth) and built with
   :func:`~inspector.core.fluent.schema.schema_from_introspection` off the GUI thread.
 * :class:`AutoFollowUp` runs the template of each new capture of chosen entity types with
-  bounded concurrency and rate, saves the run and reports the entity's current status.
+  bounded concurrency and rate, saves the run and reports the entity's current status. When
+  a profile cannot be reached it pauses for that profile (once, with the reason) instead of
+  failing every new webhook.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
+from inspector.core.fluent.errors import ApiTimeoutError, NetworkError
 from inspector.core.fluent.profiles import Profile
 from inspector.core.fluent.queries import (
     QueryTemplateError,
@@ -48,7 +52,9 @@ from inspector.core.secrets import SecretStore
 __all__ = [
     "AutoFollowUp",
     "FollowupRunner",
+    "entity_state",
     "entity_status",
+    "unreachable",
 ]
 
 log = logging.getLogger(__name__)
@@ -216,6 +222,33 @@ def entity_status(template_root_field: str, data: Any) -> str | None:
     return None
 
 
+def entity_state(template_root_field: str, data: Any, errors: Sequence[Any]) -> str | None:
+    """What a template follow-up says the entity's state is now, for the Entity now column.
+
+    Its ``status``, or "not found" when the API answered cleanly that there is no such
+    entity; None when the answer does not tell (errors, no data): the column then keeps
+    what it knew, rather than showing "error" as if that were a state.
+    """
+    found = entity_status(template_root_field, data)
+    if found is not None:
+        return found
+    if not errors and isinstance(data, Mapping) and data.get(template_root_field, 0) is None:
+        return "not found"
+    return None
+
+
+def unreachable(error: object) -> bool:
+    """The profile's server cannot be reached at all (refused, DNS, TLS, connect timeout),
+    as opposed to answering badly: the next request would fail the same way."""
+    if isinstance(error, ApiTimeoutError):
+        return isinstance(error.__cause__, httpx.ConnectTimeout)
+    return isinstance(error, NetworkError)
+
+
+# The cheapest question any GraphQL server answers: is auto follow-up's profile there?
+_CHECK_QUERY = "query AutoFollowUpCheck { __typename }"
+
+
 @dataclass(slots=True)
 class _Job:
     capture_id: str
@@ -231,10 +264,18 @@ class AutoFollowUp(QObject):
 
     At most ``max_concurrent`` calls at a time, and at most one start per ``min_interval_ms``
     (5 per second by default), so a burst of webhooks cannot hammer the customer's API.
+
+    When a profile cannot be reached (a check when auto follow-up is switched on for it, or
+    a follow-up that fails so), auto follow-up *pauses* for that profile: queued work for it
+    is dropped, new captures are not queued, and ``paused_changed`` says why, once. It
+    resumes with :meth:`resume` (the user, a successful run, new settings for the profile).
     """
 
     entity_status_fetched = Signal(str, str)
-    """(capture_id, status) of the entity the capture is about, as the API has it now."""
+    """(capture_id, status) of the entity the capture is about, as the API has it now; only
+    when the answer tells (see :func:`entity_state`)."""
+    paused_changed = Signal(str, str)
+    """(profile name, reason) when auto follow-up paused for it; reason "" when resumed."""
     run_saved = Signal(str, object)
     """(capture_id, FollowupRun) after each auto run is saved (also failed ones)."""
     error = Signal(str)
@@ -259,6 +300,10 @@ class AutoFollowUp(QObject):
         self.entity_types: set[str] = set()
         self._pending: deque[_Job] = deque()
         self._running: dict[int, _Job] = {}
+        self._checks: dict[int, str] = {}
+        """Reachability checks in flight: ticket -> profile name."""
+        self.paused: dict[str, str] = {}
+        """Profiles auto follow-up is paused for, with the reason."""
         self._last_start = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -289,8 +334,9 @@ class AutoFollowUp(QObject):
         )
 
     def enqueue(self, capture: Capture | CaptureNotice, profile: Profile | None) -> bool:
-        """Queue the capture's follow-up if its type is chosen; True when queued."""
-        if profile is None or not self.wants(capture):
+        """Queue the capture's follow-up if its type is chosen; True when queued (not while
+        paused for ``profile``)."""
+        if profile is None or profile.name in self.paused or not self.wants(capture):
             return False
         assert capture.event is not None
         try:
@@ -311,8 +357,41 @@ class AutoFollowUp(QObject):
     def clear(self) -> None:
         """Forget queued work and cancel running calls."""
         self._pending.clear()
-        for ticket in list(self._running):
+        for ticket in [*self._running, *self._checks]:
             self.runner.cancel(ticket)
+
+    # -- pausing for a profile that does not answer ------------------------------------------
+
+    def check(self, profile: Profile | None) -> bool:
+        """Ask ``profile`` a trivial question in the background, when auto follow-up is on:
+        pauses for it if it cannot be reached (e.g. the demo sandbox of a previous session).
+        True when a check was started."""
+        if profile is None or not self.entity_types or profile.name in self.paused:
+            return False
+        if profile.name in self._checks.values():
+            return False
+        self._checks[self.runner.execute(profile, _CHECK_QUERY)] = profile.name
+        return True
+
+    def pause(self, profile_name: str, reason: str) -> None:
+        """Stop following up for ``profile_name`` (announced once, until resumed)."""
+        if profile_name in self.paused:
+            return
+        self.paused[profile_name] = reason
+        self._pending = deque(j for j in self._pending if j.profile.name != profile_name)
+        self.paused_changed.emit(profile_name, reason)
+
+    def resume(self, profile_name: str) -> None:
+        if self.paused.pop(profile_name, None) is not None:
+            self.paused_changed.emit(profile_name, "")
+
+    def _unreachable(self, profile_name: str, error: object) -> None:
+        self.pause(
+            profile_name,
+            f"Auto follow-up is paused for {profile_name}: it cannot be reached ({error}). "
+            "Entity now keeps what it showed; resume from the Auto follow-up menu once the "
+            "profile answers (or start the demo again).",
+        )
 
     def _pump(self) -> None:
         while self._pending and len(self._running) < self.max_concurrent:
@@ -337,21 +416,27 @@ class AutoFollowUp(QObject):
 
     @Slot(int, object)
     def _finished(self, ticket: int, result: object) -> None:
+        if self._checks.pop(ticket, None) is not None:
+            return  # it answered: nothing to say
         job = self._running.pop(ticket, None)
         if job is None:
             return
         assert isinstance(result, GraphQLResult)
         run = self._save(job, **result_fields(result))
-        status = entity_status(job.root_field, result.data)
-        if status is None:
-            status = "not found" if result.ok else "error"
-        self.entity_status_fetched.emit(job.capture_id, status)
+        status = entity_state(job.root_field, result.data, result.errors)
+        if status is not None:
+            self.entity_status_fetched.emit(job.capture_id, status)
         if run is not None:
             self.run_saved.emit(job.capture_id, run)
         self._pump()
 
     @Slot(int, object)
     def _failed(self, ticket: int, error: object) -> None:
+        checked = self._checks.pop(ticket, None)
+        if checked is not None:
+            if unreachable(error):
+                self._unreachable(checked, error)
+            return
         job = self._running.pop(ticket, None)
         if job is None:
             return
@@ -364,12 +449,15 @@ class AutoFollowUp(QObject):
             http_status=http_status if isinstance(http_status, int) else None,
             message=message,
         )
-        self.entity_status_fetched.emit(job.capture_id, "error")
+        # The entity's state is not known from a failure: Entity now stays as it was.
+        if unreachable(error):
+            self._unreachable(job.profile.name, error)
         if run is not None:
             self.run_saved.emit(job.capture_id, run)
         self._pump()
 
     @Slot(int)
     def _cancelled(self, ticket: int) -> None:
+        self._checks.pop(ticket, None)
         if self._running.pop(ticket, None) is not None:
             self._pump()

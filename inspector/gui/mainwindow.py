@@ -257,7 +257,7 @@ class MainWindow(QMainWindow):
         self.listener = ListenerController(
             ctx, config, factory, self.status_panel, self.empty_state
         )
-        self.followup = FollowupController(ctx, self.graphql, self.splitter)
+        self.followup = FollowupController(ctx, self.graphql)
         self.captures = CapturesController(
             ctx, self.filter_bar, self.stack, self.empty_state, self.status_panel
         )

@@ -144,3 +144,17 @@ def test_latest_for_many_in_one_call_across_chunks(data_dir: Path) -> None:
             assert latest[f"cap-{i}"] == history.latest_for(f"cap-{i}")
         assert history.latest_for_many([]) == {}
         assert history.latest_for_many(iter(["missing"])) == {}
+
+
+def test_latest_for_many_only_of_given_queries_and_statuses(data_dir: Path) -> None:
+    with FollowupHistory.in_data_dir(data_dir) as history:
+        template = history.add("cap", "acme", QUERY, {"id": "1"}, RunStatus.OK, 0.1)
+        history.add("cap", "acme", "{ adHoc }", {}, RunStatus.OK, 0.1)
+        history.add("cap", "acme", QUERY, {"id": "1"}, RunStatus.FAILED, 0.1)
+        history.add("other", "acme", "{ adHoc }", {}, RunStatus.OK, 0.1)
+        latest = history.latest_for_many(
+            ["cap", "other"], queries=[QUERY], statuses=[RunStatus.OK, RunStatus.PARTIAL]
+        )
+        assert latest == {"cap": template}  # newer ad-hoc and failed runs are passed over
+        assert history.latest_for_many(["cap"], queries=[]) == {}
+        assert history.latest_for_many(["cap"])["cap"].status is RunStatus.FAILED

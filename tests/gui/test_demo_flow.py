@@ -284,24 +284,6 @@ def test_closing_the_window_with_a_demo_running_shuts_everything_down(  # type: 
     assert window.settings.graphql_profile in ("", DEMO_PROFILE)
 
 
-def test_graphql_tab_gets_width_without_squeezing_the_table(
-    qtbot, window: MainWindow, store: Store
-) -> None:  # type: ignore[no-untyped-def]
-    store.add(make_capture(entity_type="ORDER"))
-    window.captures.refresh()
-    qtbot.waitUntil(lambda: window.detail.isVisible() and window.splitter.sizes()[1] > 0)
-    # The panel's toolbar is wide; other tabs must not inherit its minimum width.
-    assert window.detail.minimumSizeHint().width() < window.graphql.minimumSizeHint().width()
-    window.detail.setCurrentIndex(0)
-    before = window.splitter.sizes()
-    window.followup.focus_graphql()
-    assert window.detail.currentIndex() == TAB_GRAPHQL
-    widened = window.splitter.sizes()
-    assert widened[1] >= min(window.graphql.minimumSizeHint().width(), sum(before) - 480)
-    window.detail.setCurrentIndex(0)
-    assert window.splitter.sizes() == before
-
-
 def test_empty_state_button_starts_the_demo(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     assert window.stack.currentWidget() is window.empty_state
     button = window.empty_state.demo_button

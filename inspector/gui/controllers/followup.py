@@ -6,53 +6,73 @@ actions, API pool) it does so on purpose, until the panel offers public methods 
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtWidgets import QSplitter
 
 from inspector.core.errors import InspectorError, QueryTemplateError
-from inspector.core.fluent.queries import template_for
+from inspector.core.events import EventSummary
+from inspector.core.fluent.queries import ENTITY_TYPES, template_for, variables_for
 from inspector.core.followup_history import FollowupHistory, FollowupRun, RunStatus
 from inspector.core.listener import CaptureNotice
 from inspector.core.store import CaptureRow
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
-from inspector.gui.followup import entity_status
+from inspector.gui.followup import entity_state
 from inspector.gui.widgets.detail_pane import TAB_GRAPHQL
 from inspector.gui.widgets.graphql.panel import GraphQLPanel
 
-__all__ = ["FollowupController", "SavedEntityStatuses", "followup_entity_status"]
+__all__ = [
+    "FollowupController",
+    "SavedEntityStatuses",
+    "followup_entity_status",
+    "is_template_run",
+]
 
-# The GraphQL tab takes width from the table, but leaves it at least this much.
-MIN_TABLE_WIDTH = 480
+# Long enough to read a sentence about auto follow-up pausing; it stays in the panel too.
+NOTICE_MS = 15_000
 # Below this width the GraphQL tab stacks the editor above the result instead of beside it.
 GRAPHQL_SIDE_BY_SIDE_MIN = 900
 
 
-def followup_entity_status(run: FollowupRun, entity_type: str) -> str | None:
-    """The entity status a saved follow-up run found, for the Entity now column.
+TEMPLATE_QUERIES = frozenset(template_for(t).query_text for t in ENTITY_TYPES)
+"""Every follow-up template's query text: only runs of these can tell an entity's state."""
+_ANSWERED = (RunStatus.OK, RunStatus.PARTIAL)
 
-    "error" when the run failed, "not found" when the template's root field came back null;
-    None for a hand-written query that did not fetch one entity's status.
+
+def is_template_run(run: FollowupRun, row: CaptureRow) -> bool:
+    """The run is the capture's follow-up template, unchanged: the prefilled query and the
+    variables that name this capture's entity (an auto follow-up is always one)."""
+    try:
+        template = template_for(row.entity_type)
+    except QueryTemplateError:
+        return False
+    if run.query != template.query_text:
+        return False
+    # The table row has no retailer id; the run's own counts (it does not name the entity).
+    event = EventSummary(
+        entity_type=row.entity_type,
+        entity_id=row.entity_id,
+        entity_ref=row.entity_ref,
+        root_entity_ref=row.root_entity_ref,
+        root_entity_type=row.root_entity_type,
+        retailer_id=str(run.variables.get("retailerId", "")),
+    )
+    try:
+        return variables_for(event) == dict(run.variables)
+    except QueryTemplateError:
+        return False
+
+
+def followup_entity_status(run: FollowupRun, row: CaptureRow) -> str | None:
+    """What a saved run says the capture's entity is now, for the Entity now column.
+
+    Only an answered template run tells (its status, or "not found"); a hand-edited query,
+    a failed run or an answer with only errors says nothing, so the column keeps its value.
     """
-    if run.status is RunStatus.FAILED:
-        return "error"
-    data = run.result
-    if not isinstance(data, Mapping):
-        return "error" if run.errors else None
-    root = ""
-    with contextlib.suppress(QueryTemplateError):
-        root = template_for(entity_type).root_field if entity_type else ""
-    if root and root in data:
-        found = entity_status(root, data)
-        if found:
-            return found
-        return "error" if run.errors else "not found"
-    if len(data) == 1:
-        return entity_status(next(iter(data)), data)
-    return None
+    if run.status not in _ANSWERED or not is_template_run(run, row):
+        return None
+    return entity_state(template_for(row.entity_type).root_field, run.result, run.errors)
 
 
 class SavedEntityStatuses:
@@ -67,25 +87,30 @@ class SavedEntityStatuses:
         if self.closed or not rows:
             return {}
         try:
-            runs = self.history.latest_for_many(row.id for row in rows)
+            # The newest answered template run: ad-hoc and failed runs after it do not
+            # change what is known of the entity.
+            runs = self.history.latest_for_many(
+                (row.id for row in rows), queries=TEMPLATE_QUERIES, statuses=_ANSWERED
+            )
         except InspectorError:
             return {}
         found: dict[str, str] = {}
         for row in rows:
             run = runs.get(row.id)
-            status = followup_entity_status(run, row.entity_type) if run is not None else None
+            status = followup_entity_status(run, row) if run is not None else None
             if status:
                 found[row.id] = status
         return found
 
 
 class FollowupController(QObject):
-    def __init__(self, ctx: AppContext, panel: GraphQLPanel, splitter: QSplitter) -> None:
+    """The GraphQL tab's commands and wiring. It never moves the table/detail splitter: the
+    panel wraps and stacks to fit the width the user left it, whichever tab is shown."""
+
+    def __init__(self, ctx: AppContext, panel: GraphQLPanel) -> None:
         super().__init__(ctx.window)
         self.ctx = ctx
         self.panel = panel
-        self._splitter = splitter
-        self._sizes_before: tuple[list[int], list[int]] | None = None
         detail, model = ctx.selection.detail, ctx.selection.model
         ctx.commands.register(
             Command(
@@ -109,10 +134,10 @@ class FollowupController(QObject):
         panel.auto_follow_up_menu.setTitle("Auto follow-up")
         panel.installEventFilter(self)
         ctx.bridge.captures_added.connect(self._on_captures)
-        detail.currentChanged.connect(self._on_tab_changed)
         detail.capture_changed.connect(panel.set_capture)
         panel.entity_status_fetched.connect(model.set_entity_status)
         panel.run_finished.connect(self._on_run_finished)
+        panel.notice.connect(lambda text: ctx.notify(text, NOTICE_MS))
 
     def _on_captures(self, captures: list[object]) -> None:
         if self.ctx.closed:
@@ -126,8 +151,7 @@ class FollowupController(QObject):
             return
         model = self.ctx.selection.model
         row = model.row_of(run.capture_id)
-        entity_type = model.row_at(row).entity_type if row is not None else ""
-        status = followup_entity_status(run, entity_type)
+        status = followup_entity_status(run, model.row_at(row)) if row is not None else None
         if status:
             model.set_entity_status(run.capture_id, status)
 
@@ -137,41 +161,12 @@ class FollowupController(QObject):
         detail = self.ctx.selection.detail
         self.ctx.selection.current_capture()
         detail.show()
-        if detail.currentIndex() == TAB_GRAPHQL:
-            self._widen()
-        else:
-            detail.setCurrentIndex(TAB_GRAPHQL)
+        detail.setCurrentIndex(TAB_GRAPHQL)
         self.panel.focus_editor()
 
     def run_query(self) -> bool:
         self.focus_graphql()
         return self.panel.run()
-
-    def _on_tab_changed(self, index: int) -> None:
-        if index == TAB_GRAPHQL:
-            self._widen()
-        else:
-            self._unwiden()
-
-    def _widen(self) -> None:
-        """Give the GraphQL tab the width its toolbar needs (keeping the table usable), and
-        remember the sizes to go back to when another tab is chosen."""
-        sizes = self._splitter.sizes()
-        total = sum(sizes)
-        if len(sizes) != 2 or total <= 0:
-            return
-        want = self.panel.minimumSizeHint().width() + 2
-        if sizes[1] >= want:
-            return
-        detail = min(want, max(sizes[1], total - MIN_TABLE_WIDTH))
-        self._splitter.setSizes([total - detail, detail])
-        self._sizes_before = (sizes, self._splitter.sizes())
-
-    def _unwiden(self) -> None:
-        remembered, self._sizes_before = self._sizes_before, None
-        # Only when the user did not drag the splitter meanwhile: then their sizes stand.
-        if remembered is not None and self._splitter.sizes() == remembered[1]:
-            self._splitter.setSizes(remembered[0])
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.panel and event.type() == QEvent.Type.Resize:

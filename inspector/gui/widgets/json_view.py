@@ -11,7 +11,6 @@ from PySide6.QtCore import QEvent, QModelIndex, QObject, QPoint, Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from inspector.gui.jsondoc import JsonParseResult, parse_json_body
 from inspector.gui.models.json_tree import FIND_LIMIT, JsonTreeModel, RowPath
+from inspector.gui.widgets.flow import flow_row
 
 __all__ = [
     "EXPAND_LIMIT",
@@ -188,19 +188,21 @@ class JsonView(QWidget):
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.hide()
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(self.expand_button)
-        bar.addWidget(self.collapse_button)
-        bar.addSpacing(8)
-        bar.addWidget(self.find_edit, 1)
-        bar.addWidget(self.match_label)
-        bar.addSpacing(8)
-        bar.addWidget(self.copy_value_button)
-        bar.addWidget(self.copy_path_button)
+        # The find box comes last so that in a narrow pane it wraps onto a row of its own
+        # and every button stays in view (no horizontal scrolling in the GraphQL tab).
+        self.find_edit.setMinimumWidth(160)
+        bar = flow_row(
+            self,
+            self.expand_button,
+            self.collapse_button,
+            self.copy_value_button,
+            self.copy_path_button,
+            self.find_edit,
+            self.match_label,
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.note)
         layout.addWidget(self.tree, 1)
         self.setFocusProxy(self.tree)

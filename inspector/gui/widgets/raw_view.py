@@ -12,11 +12,11 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
     QFileDialog,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
     QToolButton,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from inspector.gui.jsondoc import parse_json_body, pretty_json
 from inspector.gui.models.hex_model import HexModel
+from inspector.gui.widgets.flow import flow_row
 from inspector.gui.widgets.highlighter import JsonHighlighter
 from inspector.gui.widgets.json_view import OFF_THREAD_BYTES, LatestOnlyRunner, format_size
 
@@ -154,20 +155,22 @@ class RawView(QWidget):
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note.hide()
 
-        bar = QHBoxLayout()
-        bar.setContentsMargins(0, 0, 0, 0)
-        bar.addWidget(self.text_button)
-        bar.addWidget(self.hex_button)
-        bar.addSpacing(8)
-        bar.addWidget(self.pretty_button)
-        bar.addStretch(1)
-        bar.addWidget(self.size_label)
-        bar.addSpacing(8)
-        bar.addWidget(self.copy_button)
-        bar.addWidget(self.save_button)
+        # Wraps in a narrow pane (the GraphQL tab's result column) instead of widening it;
+        # the size label takes the spare width, keeping the copy buttons on the right.
+        self.size_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.size_label.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        bar = flow_row(
+            self,
+            self.text_button,
+            self.hex_button,
+            self.pretty_button,
+            self.size_label,
+            self.copy_button,
+            self.save_button,
+        )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(bar)
+        layout.addWidget(bar)
         layout.addWidget(self.note)
         layout.addWidget(self.stack, 1)
         self.setFocusProxy(self.text)

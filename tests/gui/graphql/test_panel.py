@@ -29,30 +29,10 @@ from inspector.gui.followup import FollowupRunner
 from inspector.gui.settings import Settings
 from inspector.gui.widgets.graphql.panel import GraphQLPanel
 from inspector.gui.widgets.graphql.schema import BUNDLED_SOURCE, LOADING_SOURCE
+from tests.gui.graphql.conftest import OFFSCREEN_POPUP, PASSWORD, SECRET
 from tests.support.captures import make_capture
-from tests.support.keyring_double import MemoryKeyring
 
-# The offscreen platform cannot raise windows or grab the keyboard, which a completion popup
-# asks for; that is the test platform, not us.
-OFFSCREEN_POPUP = pytest.mark.qt_log_ignore(
-    "This plugin does not support raise", "This plugin does not support grabbing the keyboard"
-)
-SECRET = "panel-secret-5Hq"
-PASSWORD = "panel-pass-9Zw"
 FAST = RetryPolicy(max_retries=2, base_delay=0.01, max_delay=0.02)
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox(password=PASSWORD, client_secret=SECRET) as sb:
-        yield sb
-
-
-@pytest.fixture
-def secrets() -> Iterator[SecretStore]:
-    store = SecretStore(service="test-graphql-panel", backend=MemoryKeyring())
-    yield store
-    store.forget_session()
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Validation (debounced) and completion are :mod:`.language`; this module puts them on a
 ``QPlainTextEdit``: errors are underlined in place and published with line:column, and
-Ctrl+Space opens a completion popup for the cursor position.
+Ctrl+Space opens a completion popup for the cursor position, filtered by the word typed so
+far (case-insensitively) and refiltered as one types on.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from PySide6.QtWidgets import QAbstractItemView, QCompleter, QPlainTextEdit, QTe
 
 from inspector.gui.widgets.graphql.highlight import GraphQLHighlighter
 from inspector.gui.widgets.graphql.language import (
-    PREFIX,
     CompletionContext,
     Diagnostic,
     completion_context,
@@ -29,6 +29,8 @@ __all__ = ["VALIDATION_DELAY_MS", "GraphQLEditor"]
 
 VALIDATION_DELAY_MS = 300
 
+_WORD_CHAR = re.compile(r"[_0-9A-Za-z]")
+
 
 class GraphQLEditor(QPlainTextEdit):
     """Query editor. ``set_schema(None)`` turns validation against a schema and completion off
@@ -37,7 +39,7 @@ class GraphQLEditor(QPlainTextEdit):
     diagnostics_changed = Signal(list)
     """list[Diagnostic] after each (debounced) validation."""
     completion_shown = Signal(list)
-    """The items offered by the completion popup (for tests and status lines)."""
+    """The rows the completion popup offers, already filtered by the typed prefix."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,7 +64,10 @@ class GraphQLEditor(QPlainTextEdit):
         self.completer.setWidget(self)
         self.completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.completer.setModelSorting(QCompleter.ModelSorting.CaseInsensitivelySortedModel)
+        # Unsorted on purpose: a "sorted" model makes QCompleter binary-search it, and one
+        # item out of its order (__typename comes last) then hides every match of a prefix.
+        self.completer.setModelSorting(QCompleter.ModelSorting.UnsortedModel)
+        self.completer.setMaxVisibleItems(12)
         self.completer.activated.connect(self.insert_completion)
 
     # -- schema and validation ----------------------------------------------------------
@@ -165,22 +170,29 @@ class GraphQLEditor(QPlainTextEdit):
         return completion_context(self._schema, self._text_before_cursor())
 
     def request_completion(self) -> CompletionContext:
-        """Show the popup for the cursor position (Ctrl+Space)."""
+        """Show the popup for the cursor position (Ctrl+Space), hidden when nothing fits."""
         context = self.completion_items()
-        if not context.items:
-            self._popup().hide()
-            return context
-        self._model.setStringList(list(context.items))
-        self.completer.setCompletionPrefix(context.prefix)
         popup = self._popup()
+        if list(context.items) != self._model.stringList():
+            self._model.setStringList(list(context.items))
+        self.completer.setCompletionPrefix(context.prefix)
+        rows = self.completion_rows()
+        if not rows:
+            popup.hide()
+            return context
         popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
         rect = self.cursorRect()
         rect.setWidth(
             max(200, popup.sizeHintForColumn(0) + popup.verticalScrollBar().sizeHint().width())
         )
         self.completer.complete(rect)
-        self.completion_shown.emit(list(context.items))
+        self.completion_shown.emit(rows)
         return context
+
+    def completion_rows(self) -> list[str]:
+        """The rows the popup shows now (the items that match the typed prefix)."""
+        model = self.completer.completionModel()
+        return [str(model.index(row, 0).data()) for row in range(model.rowCount())]
 
     def insert_completion(self, text: str) -> None:
         cursor = self.textCursor()
@@ -210,13 +222,13 @@ class GraphQLEditor(QPlainTextEdit):
             return
         super().keyPressEvent(event)
         if popup.isVisible():
-            match = PREFIX.search(self._text_before_cursor())
-            prefix = match.group() if match else ""
-            if not prefix and event.text() and not event.text().isalnum():
+            typed = event.text()
+            if event.key() == Qt.Key.Key_Backspace or _WORD_CHAR.fullmatch(typed):
+                # Still in the word (or a digit of it): offer what fits the longer prefix.
+                self.request_completion()
+            elif typed or event.key() in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+                # A space, "(", ":"… ends the word; so does leaving it.
                 popup.hide()
-                return
-            self.completer.setCompletionPrefix(prefix)
-            popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
 
     def changeEvent(self, event: Any) -> None:
         super().changeEvent(event)

@@ -3,8 +3,10 @@
 Validation parses and validates the text with graphql-core against a schema; errors carry
 line:column. Completion works on a tolerant scan of the text before the cursor: it follows
 the braces to find the enclosing selection path, resolves the types from the root operation
-type, and offers the fields of that type, or the arguments of the field whose parentheses
-hold the cursor. It therefore works on the half-written, invalid queries people complete.
+type, and offers the fields of that type, the arguments of the field whose parentheses
+hold the cursor, or - inside an argument's value - the input object's fields and the enum
+values that fit there. It therefore works on the half-written, invalid queries people
+complete. Items come in case-insensitive order; the editor filters them by the typed prefix.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
@@ -109,9 +112,10 @@ class CompletionContext:
     items: tuple[str, ...]
     prefix: str
     kind: str
-    """"field", "argument", "type", "keyword" or "" (nothing to offer)."""
+    """"field", "argument", "input field", "value", "type", "keyword" or "" (nothing)."""
     parent_type: str = ""
-    """The type whose fields (or the field whose arguments) are offered."""
+    """The type whose fields (or the field whose arguments, or the input or enum type whose
+    fields or values) are offered."""
 
 
 def _tokens(text: str) -> list[str]:
@@ -131,6 +135,18 @@ def _fields_of(type_: Any) -> dict[str, Any]:
     if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
         return dict(type_.fields)
     return {}
+
+
+def _ordered(names: Any) -> list[str]:
+    # Case-insensitive, as people read (and as the completer matches) them.
+    return sorted(names, key=lambda name: (name.casefold(), name))
+
+
+def _value_key(tokens: list[str], index: int) -> str | None:
+    """The argument or input field whose value the ``{`` / ``[`` at ``index`` opens."""
+    if index >= 2 and tokens[index - 1] == ":":
+        return tokens[index - 2]
+    return None
 
 
 def completion_context(
@@ -169,13 +185,13 @@ def completion_context(
             if frames and frames[-1][0] == "paren":
                 frames.pop()
         elif token == "[":
-            frames.append(("bracket", None))
+            frames.append(("bracket", _value_key(tokens, index)))
         elif token == "]":
             if frames and frames[-1][0] == "bracket":
                 frames.pop()
         elif token == "{":
             if frames and frames[-1][0] in ("paren", "object", "bracket"):
-                frames.append(("object", None))
+                frames.append(("object", _value_key(tokens, index)))
             else:
                 frames.append(("brace", _selection_owner(tokens, index, opened, frames)))
         elif token == "}" and frames and frames[-1][0] in ("brace", "object"):
@@ -185,27 +201,8 @@ def completion_context(
     last = tokens[-1] if tokens else ""
     top = frames[-1] if frames else None
 
-    if top is not None and top[0] == "paren":
-        owner, owner_kind, in_selection = top[1]
-        if last == ":" or not in_selection:
-            if not in_selection and last == ":":
-                names = sorted(
-                    name
-                    for name, t in schema.type_map.items()
-                    if not name.startswith("__")
-                    and not isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
-                    and not isinstance(t, GraphQLUnionType)
-                )
-                return CompletionContext(tuple(names), prefix, "type")
-            return CompletionContext((), prefix, "")
-        if owner_kind == "directive":
-            directive = schema.get_directive(owner)
-            args = sorted(directive.args) if directive is not None else []
-            return CompletionContext(tuple(args), prefix, "argument", f"@{owner}")
-        field = _fields_of(parent).get(owner)
-        args = sorted(field.args) if field is not None else []
-        parent_name = getattr(parent, "name", "")
-        return CompletionContext(tuple(args), prefix, "argument", f"{parent_name}.{owner}")
+    if top is not None and top[0] in ("paren", "object", "bracket"):
+        return _in_arguments(schema, parent, frames, tokens, prefix)
 
     if top is None or top[0] != "brace":
         if not tokens or last == "}":
@@ -223,10 +220,71 @@ def completion_context(
         return CompletionContext(("on",), prefix, "keyword")
     if parent is None:
         return CompletionContext((), prefix, "")
-    names = sorted(_fields_of(parent))
+    names = _ordered(_fields_of(parent))
     if not isinstance(parent, GraphQLInputObjectType):
-        names.append("__typename")
+        names.append("__typename")  # last: it is rarely what one looks for
     return CompletionContext(tuple(names), prefix, "field", parent.name)
+
+
+def _in_arguments(
+    schema: GraphQLSchema,
+    parent: Any,
+    frames: list[tuple[str, Any]],
+    tokens: list[str],
+    prefix: str,
+) -> CompletionContext:
+    """Inside parentheses: argument names, or within an argument's value the input fields
+    (``catalogue: { ref: … }``) and enum values that fit at the cursor."""
+    last = tokens[-1] if tokens else ""
+    start = max(i for i, (kind, _) in enumerate(frames) if kind == "paren")
+    owner, owner_kind, in_selection = frames[start][1]
+    if not in_selection:
+        # Variable definitions: after "$name:" comes an input type.
+        if last == ":" and start == len(frames) - 1:
+            names = _ordered(
+                name
+                for name, t in schema.type_map.items()
+                if not name.startswith("__")
+                and not isinstance(t, GraphQLObjectType | GraphQLInterfaceType)
+                and not isinstance(t, GraphQLUnionType)
+            )
+            return CompletionContext(tuple(names), prefix, "type")
+        return CompletionContext((), prefix, "")
+    if owner_kind == "directive":
+        directive = schema.get_directive(owner)
+        scope: dict[str, Any] = dict(directive.args) if directive is not None else {}
+        scope_name = f"@{owner}"
+    else:
+        field = _fields_of(parent).get(owner)
+        scope = dict(field.args) if field is not None else {}
+        scope_name = f"{getattr(parent, 'name', '')}.{owner}"
+    # Walk into the value: each "{" or "[" after "name:" is that argument's (or input
+    # field's) value; a "{" in a list is one element of the list's type.
+    element: Any = None
+    for kind, key in frames[start + 1 :]:
+        if key is not None:
+            entry = scope.get(key)
+            element = get_named_type(entry.type) if entry is not None else None
+        if kind == "object":
+            is_input = isinstance(element, GraphQLInputObjectType)
+            scope = dict(element.fields) if is_input else {}
+            scope_name = element.name if is_input else ""
+    if last == ":":
+        entry = scope.get(tokens[-2]) if len(tokens) >= 2 else None
+        return _values(get_named_type(entry.type) if entry is not None else None, prefix)
+    if frames[-1][0] == "bracket":
+        return _values(element, prefix)
+    kind = "argument" if start == len(frames) - 1 else "input field"
+    return CompletionContext(tuple(_ordered(scope)), prefix, kind, scope_name)
+
+
+def _values(type_: Any, prefix: str) -> CompletionContext:
+    """The literal values one can type for ``type_``: enum values, or true/false."""
+    if isinstance(type_, GraphQLEnumType):
+        return CompletionContext(tuple(_ordered(type_.values)), prefix, "value", type_.name)
+    if getattr(type_, "name", "") == "Boolean":
+        return CompletionContext(("false", "true"), prefix, "value", "Boolean")
+    return CompletionContext((), prefix, "")
 
 
 def _selection_owner(

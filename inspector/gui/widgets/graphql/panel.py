@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from PySide6.QtCore import QByteArray, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QHBoxLayout,
     QLabel,
     QMenu,
     QSplitter,
@@ -40,6 +39,7 @@ from inspector.core.listener import CaptureNotice
 from inspector.core.secrets import SecretStore
 from inspector.gui.followup import AutoFollowUp, FollowupRunner
 from inspector.gui.settings import Settings
+from inspector.gui.widgets.flow import flow_row
 from inspector.gui.widgets.graphql.auto import AutoFollowUpButton
 from inspector.gui.widgets.graphql.history import HistoryView
 from inspector.gui.widgets.graphql.profile_bar import ProfileBar
@@ -63,6 +63,8 @@ class GraphQLPanel(QWidget):
     """A FollowupRun after each manual run is saved, or None when it was not saved/cancelled."""
     schema_changed = Signal(str)
     """The schema label ("schema: live from …" / bundled) after the editor's schema changed."""
+    notice = Signal(str)
+    """Something the window's status bar should say too (auto follow-up paused/resumed)."""
 
     def __init__(
         self,
@@ -98,6 +100,7 @@ class GraphQLPanel(QWidget):
         self.auto.entity_status_fetched.connect(self.entity_status_fetched)
         self.auto.run_saved.connect(self._auto_run_saved)
         self.auto.error.connect(self._show_error)
+        self.auto.paused_changed.connect(self._auto_paused)
 
         self._build()
         self.schema_source.changed.connect(self._apply_schema)
@@ -124,16 +127,11 @@ class GraphQLPanel(QWidget):
 
         self.auto_button = AutoFollowUpButton(self)
         self.auto_button.types_changed.connect(self._auto_types_changed)
+        self.auto_button.resume_requested.connect(self.resume_auto_follow_up)
 
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.profile_bar)
-        top.addSpacing(10)
-        top.addWidget(self.controls)
-        top.addSpacing(10)
-        top.addWidget(self.curl_button)
-        top.addStretch(1)
-        top.addWidget(self.auto_button)
+        # Wraps onto a second (third) row in a narrow detail pane rather than asking the
+        # window for width: the tab must fit wherever the user left the splitter.
+        top = flow_row(self, self.profile_bar, self.controls, self.curl_button, self.auto_button)
 
         self.context_note = QLabel(self)
         self.context_note.setObjectName("contextNote")
@@ -150,7 +148,7 @@ class GraphQLPanel(QWidget):
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
         self.splitter.addWidget(self.query)
-        self.splitter.addWidget(self.results.tabs)
+        self.splitter.addWidget(self.results.box)
         self.splitter.setStretchFactor(0, 1)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setChildrenCollapsible(False)
@@ -162,12 +160,10 @@ class GraphQLPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addLayout(top)
+        layout.addWidget(top)
         layout.addWidget(self.context_note)
         layout.addWidget(self.schema_banner)
         layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.results.status_label)
-        layout.addWidget(self.results.errors_label)
 
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             shortcut = QShortcut(QKeySequence(keys), self)
@@ -197,6 +193,7 @@ class GraphQLPanel(QWidget):
     def discard_client(self, profile_name: str) -> None:
         """Drop a profile's API client, e.g. when the demo sandbox behind it restarted."""
         self.api.discard(profile_name)
+        self._retry_auto(profile_name)
 
     def fit_layout(self, wide: bool) -> None:
         """Editor beside the result when ``wide``, above it otherwise (sizes reset on change)."""
@@ -235,6 +232,8 @@ class GraphQLPanel(QWidget):
         if profile is not None:
             self.settings.graphql_profile = profile.name
         self.schema_source.select(profile)
+        self._show_auto_state()
+        self.auto.check(profile)
 
     def refresh_schema(self) -> None:
         profile = self.current_profile()
@@ -253,6 +252,7 @@ class GraphQLPanel(QWidget):
     def _profiles_changed(self, name: str) -> None:
         # Secrets or settings changed: rebuild the client and re-fetch the schema.
         self.api.discard(name)
+        self.auto.resume(name)  # worth trying again: the reload checks it
         self.schema_source.forget(name)
         self.reload_profiles(name)
 
@@ -333,6 +333,7 @@ class GraphQLPanel(QWidget):
         return current == context.capture_id
 
     def _run_done(self, context: RunContext, result: GraphQLResult, run: object) -> None:
+        self.auto.resume(context.profile)  # it answered
         if self._same_capture(context):
             self.results.show_result(result)
         else:
@@ -425,8 +426,35 @@ class GraphQLPanel(QWidget):
         self.auto_button.set_types(entity_types)
 
     def _auto_types_changed(self, chosen: tuple[str, ...]) -> None:
+        was_on = bool(self.auto.entity_types)
         self.auto.set_entity_types(chosen)
         self.settings.graphql_auto_follow_up = chosen
+        if chosen and not was_on:
+            # Switched on (at start-up too, from the settings): find out now, not on the
+            # next webhook, whether the profile answers.
+            self.auto.check(self.current_profile())
+
+    def resume_auto_follow_up(self) -> None:
+        """Follow up again for the current profile (checked first, in the background)."""
+        self._retry_auto(self.current_profile_name())
+
+    def _retry_auto(self, profile_name: str) -> None:
+        if profile_name not in self.auto.paused:
+            return
+        self.auto.resume(profile_name)
+        if profile_name == self.current_profile_name():
+            self.auto.check(self.current_profile())
+
+    def _auto_paused(self, profile_name: str, reason: str) -> None:
+        self._show_auto_state()
+        if reason:
+            self.results.set_status(reason, error=True)
+            self.notice.emit(reason)
+        elif self.auto.entity_types:
+            self.notice.emit(f"Auto follow-up resumed for {profile_name}.")
+
+    def _show_auto_state(self) -> None:
+        self.auto_button.set_paused(self.auto.paused.get(self.current_profile_name(), ""))
 
     def on_capture_added(self, capture: Capture | CaptureNotice) -> bool:
         """Connect to the live stream: follows up new captures of the checked types."""

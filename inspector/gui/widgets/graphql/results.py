@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QLabel, QTabWidget, QWidget
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core.fluent.errors import explain_error
 from inspector.core.fluent.result import GraphQLResult
@@ -22,28 +22,36 @@ _HISTORY_TAB = 2
 
 
 class ResultsView(QObject):
-    """Owns the result widgets; the panel lays out :attr:`tabs`, :attr:`status_label` and
-    :attr:`errors_label` (they sit apart, with the editor between)."""
+    """Owns the result widgets; the panel lays out :attr:`box`: the status line (HTTP status,
+    time, size) and the errors list above the Result / Raw / History tabs, so what went wrong
+    is in view first, however long the result."""
 
     def __init__(self, history: QWidget, parent: QWidget) -> None:
         super().__init__(parent)
         self._palette_owner = parent
-        self.result_view = JsonView(parent)
-        self.raw_view = RawView(parent)
-        self.tabs = QTabWidget(parent)
+        self.box = QWidget(parent)
+        self.box.setObjectName("resultBox")
+        self.result_view = JsonView(self.box)
+        self.raw_view = RawView(self.box)
+        self.tabs = QTabWidget(self.box)
         self.tabs.setObjectName("resultTabs")
         self.tabs.addTab(self.result_view, "Result")
         self.tabs.addTab(self.raw_view, "Raw")
         self.tabs.addTab(history, "History")
-        self.status_label = QLabel(parent)
+        self.status_label = QLabel(self.box)
         self.status_label.setObjectName("statusLine")
         self.status_label.setWordWrap(True)
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.errors_label = QLabel(parent)
+        self.errors_label = QLabel(self.box)
         self.errors_label.setObjectName("errorExplanations")
         self.errors_label.setWordWrap(True)
         self.errors_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.errors_label.hide()
+        layout = QVBoxLayout(self.box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.errors_label)
+        layout.addWidget(self.tabs, 1)
 
     @property
     def status_text(self) -> str:

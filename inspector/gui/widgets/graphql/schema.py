@@ -172,6 +172,8 @@ class SchemaBanner(QWidget):
         # The source is its own label, so it stays in view whatever the note says.
         self.source_label = QLabel(self)
         self.source_label.setObjectName("schemaSource")
+        # Both wrap: the bundled schema's label alone is wider than a narrow detail pane.
+        self.source_label.setWordWrap(True)
         self.note_label = QLabel(self)
         self.note_label.setObjectName("schemaNote")
         self.note_label.setWordWrap(True)
