@@ -2,15 +2,19 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python bench/screenshots.py [OUT_DIR]
 
-Writes OUT_DIR/screenshot-empty.png, screenshot-light.png, screenshot-dark.png and
-screenshot-graphql.png (Start demo, an ORDER row's follow-up run in the GraphQL tab) to OUT_DIR
-(default: docs/). Everything lives in a temporary data dir, settings file and an in-memory
+Writes to OUT_DIR (default: docs/): screenshot-empty.png; screenshot-light.png and
+screenshot-dark.png at 1600x1000 and screenshot-1280-light.png / -dark.png at 1280x800;
+screenshot-graphql.png and screenshot-graphql-1280.png (Start demo, an ORDER row's follow-up
+run in the GraphQL tab); screenshot-replay.png and screenshot-rules.png (the Replay dialog with
+an edited body, the response rules editor with the README's example).
+Everything lives in a temporary data dir, settings file and an in-memory
 keyring: a user's real captures, keys, profiles and secrets are never touched.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import time
@@ -190,6 +194,29 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
     window.detail.setCurrentIndex(0)
 
 
+def act_shots(app: QApplication, window: MainWindow, row: int, out_dir: Path) -> None:
+    """The Replay dialog with an edited body (and the note it gives), and the rules editor."""
+    from inspector.core.rules import EXAMPLE_RULES
+
+    window.selection.select_row(row)
+    settle(app, 0.5)
+    dialog = window.act.open_replay()
+    assert dialog is not None
+    dialog.target.setText("http://127.0.0.1:3000/int")
+    edited = re.sub(
+        r'"entityStatus":\s*"[^"]*"', '"entityStatus":"CANCELLED"', dialog.body.toPlainText()
+    )
+    dialog.body.setPlainText(edited)
+    settle(app, 0.5)
+    dialog.grab().save(str(out_dir / "screenshot-replay.png"))
+    dialog.close()
+    editor = window.act.open_rules()
+    editor.text.setPlainText(EXAMPLE_RULES)
+    settle(app, 0.8)
+    editor.grab().save(str(out_dir / "screenshot-rules.png"))
+    editor.close()
+
+
 def main(out_dir: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -218,7 +245,7 @@ def main(out_dir: Path) -> None:
     window = build_main_window(
         store, keyring, settings, ListenerConfig(port=0), data_dir=work, secrets=secrets
     )
-    window.resize(1600, 960)
+    window.resize(1600, 1000)
     window.show()
     settle(app)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -247,6 +274,15 @@ def main(out_dir: Path) -> None:
     settle(app, 1.0)
     window.grab().save(str(out_dir / "screenshot-dark.png"))
     window.view.set_theme("light")
+    window.resize(1280, 800)
+    settle(app, 1.0)
+    window.grab().save(str(out_dir / "screenshot-1280-light.png"))
+    window.view.set_theme("dark")
+    settle(app, 1.0)
+    window.grab().save(str(out_dir / "screenshot-1280-dark.png"))
+    window.view.set_theme("light")
+    graphql_shot(app, window, out_dir / "screenshot-graphql-1280.png")
+    act_shots(app, window, target, out_dir)
     print(f"{sent} requests, {window.model.total} captures; screenshots in {out_dir}")
     window.shutdown()
     store.close()
