@@ -90,6 +90,8 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Filter…",
             "Show deliveries of this event",
             "",
+            "Compare…",
+            "",
             "Replay…",
             "",
             "Delete",
@@ -137,6 +139,7 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
     assert keys["transfer.export_selected"] == "Ctrl+Shift+E"
     assert keys["clipboard.body"] == QKeySequence(QKeySequence.StandardKey.Copy).toString()
     assert keys["graphql.run"] == ""  # the panel's own Ctrl+Enter
+    assert keys["diff.compare"] == "Ctrl+D"
     zoom_in = [s.toString() for s in window.commands["view.zoom_in"].shortcuts()]
     assert zoom_in[:2] == ["Ctrl+=", "Ctrl++"]
     # Keys that mean something else elsewhere only work where they are meant to.

@@ -1,0 +1,90 @@
+"""Understanding a flow in the window: compare two captures, an entity's timeline, payload
+problems, and retries folded by event id (real window, real listener, real store)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel
+
+from inspector.core.store import Store
+from inspector.gui.mainwindow import MainWindow
+from tests.core.test_diff import AFTER, BEFORE
+from tests.support.captures import make_capture
+
+
+def _select_rows(window: MainWindow, *rows: int) -> None:
+    selection = QItemSelection()
+    for row in rows:
+        index = window.model.index(row, 0)
+        selection.select(index, index)
+    window.table.selectionModel().select(
+        selection,
+        QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+    )
+
+
+def _compare(qtbot, window: MainWindow, a: bytes, b: bytes):  # type: ignore[no-untyped-def]
+    window.store.add(make_capture(body=a))
+    window.store.add(make_capture(body=b))
+    window.captures.refresh()
+    assert window.model.rowCount() == 2
+    action = window.commands["diff.compare"]
+    _select_rows(window, 0)
+    assert not action.isEnabled()
+    _select_rows(window, 0, 1)
+    assert action.isEnabled()
+    window.diff.dialog = None
+    action.trigger()
+    qtbot.waitUntil(lambda: window.diff.dialog is not None)
+    dialog = window.diff.dialog
+    assert dialog is not None
+    return dialog.view
+
+
+def test_compare_key_reordered_bodies_shows_no_body_difference(
+    qtbot,  # type: ignore[no-untyped-def]
+    main_window: MainWindow,
+    store: Store,
+) -> None:
+    reordered = dict(reversed(list(BEFORE.items())))
+    view = _compare(
+        qtbot,
+        main_window,
+        json.dumps(BEFORE, separators=(",", ":")).encode(),
+        json.dumps(reordered, indent=4).encode(),
+    )
+    assert view.summary.text().startswith("No differences in the body")
+    assert view.changed_paths() == []
+    assert not view.left.highlighted and not view.right.highlighted
+
+
+def test_compare_the_issues_bodies_shows_exactly_the_expected_paths(
+    qtbot,  # type: ignore[no-untyped-def]
+    main_window: MainWindow,
+    store: Store,
+) -> None:
+    view = _compare(qtbot, main_window, json.dumps(BEFORE).encode(), json.dumps(AFTER).encode())
+    assert view.changed_paths() == [
+        "$.id",
+        "$.entityStatus",
+        "$.attributes.TrackingNumber",
+        "$.items[2].ref",
+        "$.meta",
+    ]
+    assert view.summary.text().startswith("5 differences in the body")
+    # A is the older capture; its side highlights the removed $.meta, B's the new number.
+    a_text = view.left.toPlainText().splitlines()
+    b_text = view.right.toPlainText().splitlines()
+    assert any('"meta"' in a_text[line] for line in view.left.highlighted)
+    assert any('"TrackingNumber"' in b_text[line] for line in view.right.highlighted)
+    # Both captures' verdicts are shown.
+    assert "flex.signature" in view.a_label.text() and "fluent-signature" in view.b_label.text()
+    # Header differences (Content-Length, the signatures) are listed.
+    assert view.headers.rowCount() >= 1
+
+
+def test_compare_falls_back_to_a_text_diff(qtbot, main_window: MainWindow, store: Store) -> None:  # type: ignore[no-untyped-def]
+    view = _compare(qtbot, main_window, b"line one\nline two\n", b"line one\nline 2\n")
+    assert "compared as text" in view.summary.text()
+    assert list(view.left.highlighted) == [1] and list(view.right.highlighted) == [1]
