@@ -44,6 +44,7 @@ from inspector.gui.controllers.diff import DiffController
 from inspector.gui.controllers.followup import FollowupController, SavedEntityStatuses
 from inspector.gui.controllers.keys import KeysController
 from inspector.gui.controllers.listener import ListenerController, ListenerFactory
+from inspector.gui.controllers.timeline import TimelineController
 from inspector.gui.controllers.transfer import TransferController
 from inspector.gui.controllers.view import ViewController
 from inspector.gui.delegates.verdict_badge import VerdictBadgeDelegate
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.view = ViewController(ctx)
         self.act = ActController(ctx, self.listener)
         self.diff = DiffController(ctx)
+        self.timeline = TimelineController(ctx)
         self.commands.register(Command("app.quit", "Quit", self.close))
 
     def _make_menus_and_toolbar(self) -> None:

@@ -91,6 +91,7 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Show deliveries of this event",
             "",
             "Compare…",
+            "Timeline of entity",
             "",
             "Replay…",
             "",

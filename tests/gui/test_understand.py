@@ -88,3 +88,53 @@ def test_compare_falls_back_to_a_text_diff(qtbot, main_window: MainWindow, store
     view = _compare(qtbot, main_window, b"line one\nline two\n", b"line one\nline 2\n")
     assert "compared as text" in view.summary.text()
     assert list(view.left.highlighted) == [1] and list(view.right.highlighted) == [1]
+
+
+def test_timeline_of_the_selected_rows_root_in_time_order_with_an_anomaly(
+    qtbot,  # type: ignore[no-untyped-def]
+    main_window: MainWindow,
+    store: Store,
+) -> None:
+    from tests.core.test_timeline import _capture
+
+    store.add_many(
+        [
+            _capture(30, "FULFILMENT", "F-1", "CREATED", root="R-9"),
+            _capture(10, "ORDER", "R-9", "CREATED", root="R-9"),
+            _capture(15, "ORDER", "R-2", "CREATED", root="R-2"),
+            _capture(20, "ORDER", "R-9", "BOOKED", root="R-9"),
+            _capture(25, "FULFILMENT", "F-2", "CREATED", root="R-2"),
+            _capture(40, "ORDER", "R-9", "CREATED", root="R-9"),  # backwards
+            _capture(50, "ARTICLE", "A-1", "CREATED", root="R-9"),
+        ]
+    )
+    main_window.captures.refresh()
+    window = main_window
+    row = next(
+        r for r in range(window.model.rowCount()) if window.model.row_at(r).entity_ref == "F-1"
+    )
+    window.selection.select_by_user(row)
+    action = window.commands["timeline.show"]
+    assert action.text() == "Timeline of R-9" and action.isEnabled()
+    menu_titles = [a.text() for a in window.commands.context_menu(window).actions()]
+    assert "Timeline of R-9" in menu_titles
+    action.trigger()
+    qtbot.waitUntil(lambda: window.timeline.dialog is not None)
+    dialog = window.timeline.dialog
+    assert dialog is not None
+    view = dialog.view
+    entities = [view.table.item(r, 4).text() for r in range(view.table.rowCount())]  # type: ignore[union-attr]
+    assert entities == ["ORDER R-9", "ORDER R-9", "FULFILMENT F-1", "ORDER R-9", "ARTICLE A-1"]
+    assert view.timeline is not None
+    times = [e.row.received_at for e in view.timeline.entries]
+    assert times == sorted(times)
+    assert [view.table.item(r, 2).text() for r in range(2)] == ["", "+10.0 s"]  # type: ignore[union-attr]
+    # The order going back from BOOKED to CREATED is marked on its row.
+    assert view.flagged_rows() == [3]
+    assert "BOOKED to CREATED" in view.table.item(3, view.table.columnCount() - 1).text()  # type: ignore[union-attr]
+    assert view.anomalies.count() == 1
+    assert "Timeline of R-9" in view.title.text()
+    # Double-click goes to the capture in the main table.
+    view.activated.emit(view.timeline.entries[0].row.id)
+    current = window.model.row_at(window.table.currentIndex().row())
+    assert current.entity_ref == "R-9" and current.entity_status == "CREATED"
