@@ -138,3 +138,51 @@ def test_timeline_of_the_selected_rows_root_in_time_order_with_an_anomaly(
     view.activated.emit(view.timeline.entries[0].row.id)
     current = window.model.row_at(window.table.currentIndex().row())
     assert current.entity_ref == "R-9" and current.entity_status == "CREATED"
+
+
+def test_payload_problems_badge_quick_filter_and_summary_line(
+    qtbot,  # type: ignore[no-untyped-def]
+    main_window: MainWindow,
+    store: Store,
+) -> None:
+    from inspector.gui.models.capture_table import COL_EVENT
+    from tests.support.captures import event_body
+
+    good = json.loads(event_body())
+    no_retailer = {k: v for k, v in good.items() if k != "retailerId"}
+    window = main_window
+    store.add(make_capture(body=json.dumps(good).encode()))
+    bad = store.add(make_capture(body=json.dumps(no_retailer).encode()))
+    store.add(make_capture(body=b"plain text"))
+    window.captures.refresh()
+    assert window.model.rowCount() == 3
+    row = window.model.row_of(bad.id)
+    assert row is not None
+    index = window.model.index(row, COL_EVENT)
+    assert str(index.data()).startswith("⚠ ")
+    assert "retailerId" in str(index.data(0x03))  # ToolTipRole
+
+    bar = window.filter_bar
+    bar.payload_problems.setChecked(True)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 1)
+    assert window.model.row_at(0).id == bad.id
+    assert bar.counts_text() == "1 of 3 captures"
+
+    window.selection.select_by_user(0)
+    qtbot.waitUntil(lambda: window.detail.capture is not None)
+    line = window.detail.summary.payload
+    assert line.isVisibleTo(window.detail.summary)
+    assert "Payload:" in line.text() and "retailerId" in line.text()
+    bar.payload_problems.setChecked(False)
+    qtbot.waitUntil(lambda: window.model.rowCount() == 3)
+    good_row = next(r for r in range(3) if not window.model.row_at(r).payload_problems and r != row)
+    window.selection.select_by_user(good_row)
+    qtbot.waitUntil(
+        lambda: window.detail.capture is not None and window.detail.capture.id != bad.id
+    )
+    captured = window.detail.capture
+    assert captured is not None
+    if captured.body.startswith(b"{"):
+        assert "follows Fluent's Event model" in line.text()
+    else:
+        assert not line.isVisibleTo(window.detail.summary)
