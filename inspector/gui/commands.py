@@ -95,6 +95,7 @@ DEFAULT_KEYS: Mapping[str, tuple[KeySpec, ...]] = {
     "captures.open": ("Return", "Enter"),
     "diff.compare": ("Ctrl+D",),
     "timeline.show": ("Ctrl+Shift+T",),
+    "captures.group_retries": ("Ctrl+Shift+G",),
     "view.zoom_in": ("Ctrl+=", "Ctrl++", QKeySequence.StandardKey.ZoomIn),
     "view.zoom_out": ("Ctrl+-", QKeySequence.StandardKey.ZoomOut),
     "view.zoom_reset": ("Ctrl+0",),
@@ -126,6 +127,7 @@ MENUS: tuple[tuple[str, tuple[LayoutItem, ...]], ...] = (
         "&View",
         (
             "captures.follow",
+            "captures.group_retries",
             "captures.refresh",
             SEP,
             "view.zoom_in",

@@ -42,6 +42,7 @@ from inspector.gui.controllers.clipboard import ClipboardController
 from inspector.gui.controllers.demo import DemoController
 from inspector.gui.controllers.diff import DiffController
 from inspector.gui.controllers.followup import FollowupController, SavedEntityStatuses
+from inspector.gui.controllers.groups import GroupsController
 from inspector.gui.controllers.keys import KeysController
 from inspector.gui.controllers.listener import ListenerController, ListenerFactory
 from inspector.gui.controllers.timeline import TimelineController
@@ -271,6 +272,7 @@ class MainWindow(QMainWindow):
         self.act = ActController(ctx, self.listener)
         self.diff = DiffController(ctx)
         self.timeline = TimelineController(ctx)
+        self.groups = GroupsController(ctx, self.captures, self.filter_bar, self.stack)
         self.commands.register(Command("app.quit", "Quit", self.close))
 
     def _make_menus_and_toolbar(self) -> None:

@@ -98,7 +98,16 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Delete",
             "Clear all…",
         ],
-        "&View": ["Follow newest", "Refresh", "", "Zoom in", "Zoom out", "Actual size", "Theme"],
+        "&View": [
+            "Follow newest",
+            "Group retries",
+            "Refresh",
+            "",
+            "Zoom in",
+            "Zoom out",
+            "Actual size",
+            "Theme",
+        ],
         "&Listener": [
             "Start listener",
             "Send test webhook",

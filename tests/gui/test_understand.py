@@ -8,6 +8,7 @@ import json
 from PySide6.QtCore import QItemSelection, QItemSelectionModel
 
 from inspector.core.store import Store
+from inspector.gui.controllers.groups import format_span
 from inspector.gui.mainwindow import MainWindow
 from tests.core.test_diff import AFTER, BEFORE
 from tests.support.captures import make_capture
@@ -186,3 +187,52 @@ def test_payload_problems_badge_quick_filter_and_summary_line(
         assert "follows Fluent's Event model" in line.text()
     else:
         assert not line.isVisibleTo(window.detail.summary)
+
+
+def test_a_retry_storm_over_http_folds_into_one_group_row(
+    qtbot,  # type: ignore[no-untyped-def]
+    main_window: MainWindow,
+    store: Store,
+) -> None:
+    import time
+
+    from tests.gui.conftest import post
+    from tests.support.captures import event_body
+
+    window = main_window
+    storm = event_body(id="STORM-1")
+    other = event_body(id="CALM-1")
+    assert post(window, other).status_code == 200
+    for pause in (0.0, 0.2, 0.4, 0.0):
+        time.sleep(pause)
+        assert post(window, storm).status_code == 200
+    qtbot.waitUntil(lambda: window.model.total == 5, timeout=10_000)
+    box = window.filter_bar.group_retries
+    box.setChecked(True)
+    assert window.commands["captures.group_retries"].isChecked()
+    assert window.settings.group_retries
+    groups = window.groups
+    qtbot.waitUntil(lambda: groups.model.rowCount() == 2, timeout=10_000)
+    assert window.stack.currentWidget() is groups.view
+    top = groups.row_texts(0)
+    assert top[3] == "4×"
+    group = groups.groups[0]
+    assert group.event_id == "STORM-1"
+    assert len(group.gaps) == 3
+    assert group.gaps[0].total_seconds() >= 0.19 and group.gaps[1].total_seconds() >= 0.39
+    assert top[5] == ", ".join(format_span(g) for g in group.gaps)
+    assert top[6] == "200, 200, 200, 200"
+    assert top[7] == "✓ all verified" or "not verified" in top[7]
+    # Expandable: one child per attempt with its answer.
+    parent = groups.model.index(0, 0)
+    assert groups.model.rowCount(parent) == 4
+    assert groups.row_texts(3, parent)[1] == "attempt 4"
+    assert groups.row_texts(3, parent)[6] == "200"
+    assert groups.row_texts(1)[3] == "1×"
+    # A retry arriving later refreshes the group.
+    assert post(window, storm).status_code == 200
+    qtbot.waitUntil(lambda: groups.row_texts(0)[3] == "5×", timeout=10_000)
+    # Off again: the capture table with its Attempts column is back.
+    box.setChecked(False)
+    assert window.stack.currentWidget() is window.table
+    assert not window.settings.group_retries

@@ -88,6 +88,10 @@ class FilterBar(QWidget):
             "or not a string, root entity fields inconsistent)"
         )
         self.payload_problems.toggled.connect(lambda _on: self._emit())
+        # Not part of the query: the window's "Group retries" command follows this box.
+        self.group_retries = QCheckBox("Group retries", self)
+        self.group_retries.setObjectName("groupRetries")
+        self.group_retries.setToolTip("Fold deliveries with the same event id into one row")
 
         self._counts = QLabel(self)
         self._counts.setObjectName("filterCounts")
@@ -102,6 +106,7 @@ class FilterBar(QWidget):
         layout.addWidget(self.event_name, 1)
         layout.addWidget(self.method)
         layout.addWidget(self.payload_problems)
+        layout.addWidget(self.group_retries)
         layout.addWidget(self._counts)
         self._last: CaptureQuery | None = None
 
