@@ -117,7 +117,7 @@ class GroupsController(QObject):
         self.view.setAlternatingRowColors(True)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        for column, width in enumerate((110, 170, 150, 70, 110, 130, 140, 140)):
+        for column, width in enumerate((140, 170, 150, 70, 100, 120, 140, 140)):
             self.view.setColumnWidth(column, width)
         stack.addWidget(self.view)
         self.groups: list[RetryGroup] = []
