@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.capture import Verdict
-from inspector.core.timeline import Timeline
+from inspector.core.timeline import Timeline, duration_text
 from inspector.gui import theme
 
 __all__ = ["LANE_COLORS", "TimelineDialog", "TimelineView", "format_gap"]
@@ -73,16 +73,7 @@ def lane_color(index: int) -> QColor:
 
 
 def format_gap(gap: timedelta | None) -> str:
-    if gap is None:
-        return ""
-    seconds = gap.total_seconds()
-    if seconds < 1:
-        return f"+{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"+{seconds:.1f} s"
-    if seconds < 7200:
-        return f"+{seconds / 60:.0f} min"
-    return f"+{seconds / 3600:.1f} h"
+    return "" if gap is None else "+" + duration_text(gap)
 
 
 def _verdict(verdict: Verdict) -> str:
