@@ -19,8 +19,11 @@ Stricter than :attr:`EventSummary.missing` on purpose: the summary accepts a num
 required field so the table can still show it, while this check says it is not a string.
 Unknown fields and unknown entity types are not problems: the model lets Fluent add them.
 
-Filtering the whole store on these problems needs a stored column and a ``CaptureQuery`` flag,
-neither of which exists yet; until then a caller checks the captures it already holds.
+Stored. The store keeps :func:`stored_fields` of every capture whose body is a JSON object in
+``captures.payload_problems`` (schema 5; filled at insert, and for older rows by the
+migration), so ``CaptureQuery(payload_problems=True)`` filters the whole store and the table
+shows the badge without reading bodies. A body that is not a JSON object stores "": the
+check is about would-be events that do not follow the model, not about other traffic.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "check_body",
     "check_event",
     "problem_fields",
+    "stored_fields",
     "summary_line",
 ]
 
@@ -213,6 +217,14 @@ def check_body(body: bytes) -> list[PayloadProblem]:
 def problem_fields(problems: Sequence[PayloadProblem]) -> tuple[str, ...]:
     """The field names with a problem, each once, in order (the badge's text)."""
     return tuple(dict.fromkeys(p.field for p in problems if p.field))
+
+
+def stored_fields(body: bytes) -> str:
+    """The ``captures.payload_problems`` column: the problem field names joined by ", "
+    ("" for a body that follows the model, and for one that is not a JSON object at all)."""
+    if body[:1] != b"{" and body.lstrip()[:1] != b"{":
+        return ""
+    return ", ".join(problem_fields(check_body(body)))
 
 
 def summary_line(problems: Sequence[PayloadProblem]) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.payload import stored_fields
 
 __all__ = ["CaptureRow", "row_from_capture"]
 
@@ -46,6 +47,8 @@ class CaptureRow:
     """The response rule that answered (None: the default answer)."""
     forward_error: str | None = None
     """Why forwarding failed (the sender got the fallback); None when not forwarded or OK."""
+    payload_problems: str = ""
+    """Fields that break Fluent's Event model, joined by ", " (``payload.stored_fields``)."""
 
 
 def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRow:
@@ -85,4 +88,5 @@ def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRo
         remote=capture.remote,
         rule=capture.rule,
         forward_error=capture.forward.error if capture.forward is not None else None,
+        payload_problems=stored_fields(capture.body),
     )

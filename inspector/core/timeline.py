@@ -42,6 +42,7 @@ __all__ = [
     "Timeline",
     "TimelineEntry",
     "build_timeline",
+    "duration_text",
     "encode_entry",
     "encode_lines",
     "render_text",
@@ -221,8 +222,8 @@ def build_timeline(
                 Anomaly(
                     AnomalyKind.LONG_GAP,
                     row.id,
-                    f"{_duration(gap)} without a webhook before {row.event_name or 'this'} "
-                    f"(more than {_duration(long_gap)}; was one missed?)",
+                    f"{duration_text(gap)} without a webhook before {row.event_name or 'this'} "
+                    f"(more than {duration_text(long_gap)}; was one missed?)",
                 )
             )
         if row.event_id:
@@ -236,7 +237,8 @@ def build_timeline(
     return Timeline(ref, tuple(entries), tuple(lanes), tuple(anomalies))
 
 
-def _duration(span: timedelta) -> str:
+def duration_text(span: timedelta) -> str:
+    """A gap as people read it: "250 ms", "2.0 s", "15 min", "1.5 h"."""
     seconds = span.total_seconds()
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
@@ -297,7 +299,7 @@ def render_text(timeline: Timeline, short_ids: Sequence[str] | None = None) -> s
     lines.append("")
     for index, entry in enumerate(timeline.entries):
         row = entry.row
-        gap = "" if entry.gap is None else f"+{_duration(entry.gap)}"
+        gap = "" if entry.gap is None else f"+{duration_text(entry.gap)}"
         attempt = f"attempt {row.attempt}" if row.attempt > 1 else ""
         shown_id = short_ids[index] if short_ids is not None else row.id
         parts = [

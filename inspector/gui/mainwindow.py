@@ -40,9 +40,12 @@ from inspector.gui.controllers.act import ActController
 from inspector.gui.controllers.captures import CapturesController
 from inspector.gui.controllers.clipboard import ClipboardController
 from inspector.gui.controllers.demo import DemoController
+from inspector.gui.controllers.diff import DiffController
 from inspector.gui.controllers.followup import FollowupController, SavedEntityStatuses
+from inspector.gui.controllers.groups import GroupsController
 from inspector.gui.controllers.keys import KeysController
 from inspector.gui.controllers.listener import ListenerController, ListenerFactory
+from inspector.gui.controllers.timeline import TimelineController
 from inspector.gui.controllers.transfer import TransferController
 from inspector.gui.controllers.view import ViewController
 from inspector.gui.delegates.verdict_badge import VerdictBadgeDelegate
@@ -267,6 +270,9 @@ class MainWindow(QMainWindow):
         self.demo = DemoController(ctx, self.listener, self.followup, self.demo_label)
         self.view = ViewController(ctx)
         self.act = ActController(ctx, self.listener)
+        self.diff = DiffController(ctx)
+        self.timeline = TimelineController(ctx)
+        self.groups = GroupsController(ctx, self.captures, self.filter_bar, self.stack)
         self.commands.register(Command("app.quit", "Quit", self.close))
 
     def _make_menus_and_toolbar(self) -> None:

@@ -200,6 +200,8 @@ class Settings:
     """The URL the Replay dialog last sent to."""
 
     follow_newest: _Setting[bool] = _Setting("view/follow_newest", True, _coerce_bool)
+    group_retries: _Setting[bool] = _Setting("view/group_retries", False, _coerce_bool)
+    """The capture table folds deliveries with the same event id into one row."""
     zoom: _Setting[float] = _Setting(
         "view/zoom", 1.0, lambda raw: _coerce_float(raw, MIN_ZOOM, MAX_ZOOM)
     )

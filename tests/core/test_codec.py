@@ -13,8 +13,8 @@ from inspector.core import codec
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.exchange import capture_to_har_entry, export_jsonl
 from inspector.core.store import Store, schema
-from inspector.core.store import insert as store_insert
 from tests.support.captures import make_capture
+from tests.support.store_files import insert_before_v5
 
 CHECK_KEYS = ["verdict", "key", "received_name", "detail", "hint"]
 EVENT_KEYS = [
@@ -188,7 +188,7 @@ def test_migration_3_rewrites_signature_checks_stored_in_the_old_list_shape(
     schema.MIGRATIONS[0](conn)
     schema.MIGRATIONS[1](conn)
     old = make_capture(fluent=Verdict.NO_KEY)
-    store_insert.insert(conn, [(old, *store_insert.rows_for(old))])
+    insert_before_v5(conn, [old])
     legacy = [
         {
             "header": c.header.value,

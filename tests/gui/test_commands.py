@@ -90,12 +90,24 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
             "Filter…",
             "Show deliveries of this event",
             "",
+            "Compare…",
+            "Timeline of entity",
+            "",
             "Replay…",
             "",
             "Delete",
             "Clear all…",
         ],
-        "&View": ["Follow newest", "Refresh", "", "Zoom in", "Zoom out", "Actual size", "Theme"],
+        "&View": [
+            "Follow newest",
+            "Group retries",
+            "Refresh",
+            "",
+            "Zoom in",
+            "Zoom out",
+            "Actual size",
+            "Theme",
+        ],
         "&Listener": [
             "Start listener",
             "Send test webhook",
@@ -137,6 +149,7 @@ def test_what_users_see_is_what_it_was(window: MainWindow) -> None:
     assert keys["transfer.export_selected"] == "Ctrl+Shift+E"
     assert keys["clipboard.body"] == QKeySequence(QKeySequence.StandardKey.Copy).toString()
     assert keys["graphql.run"] == ""  # the panel's own Ctrl+Enter
+    assert keys["diff.compare"] == "Ctrl+D"
     zoom_in = [s.toString() for s in window.commands["view.zoom_in"].shortcuts()]
     assert zoom_in[:2] == ["Ctrl+=", "Ctrl++"]
     # Keys that mean something else elsewhere only work where they are meant to.

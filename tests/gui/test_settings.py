@@ -173,6 +173,7 @@ def test_names_cover_every_preference() -> None:
         "tls_cert",
         "tls_key",
         "follow_newest",
+        "group_retries",
         "zoom",
         "last_export_dir",
         "detail_tab",

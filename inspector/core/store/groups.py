@@ -15,10 +15,10 @@ size) rows, never the whole table; ``tests/core/store/test_groups.py`` checks th
 counts the work at 100,000 rows. The members of the page's groups then come by event id
 through the same index.
 
-Answers. Each attempt carries the HTTP status the listener answered, plus two slots that
-are None until the rules/forwarding work stores them (``captures.rule`` and
-``captures.forward_error`` in that branch's schema 4): :attr:`Answer.rule` and
-:attr:`Answer.forward_error`. Filling them is a change to ``_MEMBER_COLUMNS`` only.
+Answers. Each attempt carries the HTTP status the listener answered, the response rule that
+answered (``captures.rule``, schema 4; None for the default answer) and why forwarding it
+failed (``captures.forward_error``; None when not forwarded or fine): :attr:`Answer.rule`
+and :attr:`Answer.forward_error`, read with the rest of the row (``ROW_COLUMNS``).
 
 The facade's ``Store.group_page``, ``Store.group_count`` and ``Store.group`` wrap these.
 """
@@ -55,9 +55,9 @@ class Answer:
     status: int
     """The HTTP status the listener answered."""
     rule: str | None = None
-    """Slot: the response/forward rule that answered; None until rules are stored."""
+    """The response rule that answered; None for the default answer."""
     forward_error: str | None = None
-    """Slot: why forwarding this delivery failed; None when not forwarded, fine, or unknown."""
+    """Why forwarding this delivery failed; None when not forwarded, or fine."""
 
     @property
     def ok(self) -> bool:
@@ -181,7 +181,7 @@ _NO_EVENT = "c.event_id = ''"
 
 
 def _answer(row: CaptureRow) -> Answer:
-    return Answer(status=row.response_status)
+    return Answer(status=row.response_status, rule=row.rule, forward_error=row.forward_error)
 
 
 def _members(

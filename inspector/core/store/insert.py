@@ -20,6 +20,7 @@ from inspector.core.capture import (
     Verdict,
 )
 from inspector.core.events import EventSummary
+from inspector.core.payload import stored_fields
 from inspector.core.store.query import micros
 
 __all__ = [
@@ -78,9 +79,9 @@ _CAPTURE_INSERT_COLUMNS = (
     "seq, id, received_at, method, target, path, query, remote, tls, response_status, "
     "rejected, body_size, size, content_type, event_id, event_name, entity_type, entity_id, "
     "entity_ref, entity_status, root_entity_type, root_entity_ref, flex_verdict, flex_key, "
-    "fluent_verdict, fluent_key, search, attempt"
+    "fluent_verdict, fluent_key, search, payload_problems, attempt"
 )
-_CAPTURE_WIDTH = 28
+_CAPTURE_WIDTH = 29
 _DATA_INSERT_COLUMNS = (
     "seq, headers, body, response_headers, response_body, event_json, signatures_json"
 )
@@ -161,6 +162,7 @@ def rows_for(capture: Capture) -> tuple[_Row, _Row]:
         ),
         *verdict_columns(capture.signatures),
         _search_text(capture, event),
+        stored_fields(body),
     )
     data = (
         _headers_json(capture.headers),

@@ -45,6 +45,8 @@ class CaptureQuery:
     methods: frozenset[str] = frozenset()
     ids: frozenset[str] = frozenset()
     """Restrict to these capture ids (e.g. export the selection)."""
+    payload_problems: bool = False
+    """Only events whose body breaks Fluent's Event model (``core/payload.py``)."""
 
 
 ANY = CaptureQuery()
@@ -77,7 +79,7 @@ ROW_COLUMNS = (
     "c.fluent_verdict, c.fluent_key, c.attempt, "
     "CASE WHEN c.event_id = '' THEN 1 ELSE "
     "(SELECT count(*) FROM captures AS x WHERE x.event_id = c.event_id) END, "
-    "c.rejected, c.remote, c.rule, c.forward_error"
+    "c.rejected, c.remote, c.rule, c.forward_error, c.payload_problems"
 )
 
 
@@ -110,6 +112,7 @@ def row_from(r: Sequence[Any]) -> CaptureRow:
         remote=r[24],
         rule=r[25],
         forward_error=r[26],
+        payload_problems=r[27],
     )
 
 
@@ -151,6 +154,9 @@ def where_clauses(query: CaptureQuery) -> tuple[list[str], list[Any]]:
     if query.text:
         clauses.append("instr(c.search, ?) > 0")
         params.append(query.text.lower())
+    if query.payload_problems:
+        # Served by the partial index captures_payload_problems (schema 5).
+        clauses.append("c.payload_problems != ''")
     # json_each takes any number of values as one parameter (no variable-count limit).
     sets: list[tuple[str, Iterable[str]]] = [
         ("c.flex_verdict", (v.value for v in query.flex)),

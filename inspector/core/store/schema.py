@@ -13,11 +13,13 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from inspector.core import payload
 from inspector.core.errors import StoreError
 
 __all__ = [
     "APPLICATION_ID",
     "MIGRATIONS",
+    "PAYLOAD_BATCH",
     "SCHEMA_VERSION",
     "check_version",
     "migrate",
@@ -141,11 +143,44 @@ def _migrate_v4(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX replays_capture ON replays (capture_id, seq)")
 
 
+PAYLOAD_BATCH = 500
+"""Rows the schema 5 migration reads (bodies included) per batch."""
+
+
+def _migrate_v5(conn: sqlite3.Connection) -> None:
+    # Payload checks (core/payload.py) as a column, so "payload problems" filters the whole
+    # store and the table's badge needs no body. Old rows are checked in Python, a bounded
+    # batch of bodies at a time (by seq), so a large file never loads every body at once.
+    conn.execute("ALTER TABLE captures ADD COLUMN payload_problems TEXT NOT NULL DEFAULT ''")
+    last = 0
+    while True:
+        batch = conn.execute(
+            "SELECT c.seq, d.body FROM captures AS c JOIN capture_data AS d ON d.seq = c.seq "
+            "WHERE c.seq > ? ORDER BY c.seq LIMIT ?",
+            (last, PAYLOAD_BATCH),
+        ).fetchall()
+        if not batch:
+            break
+        updates = [
+            (fields, seq) for seq, body in batch if (fields := payload.stored_fields(bytes(body)))
+        ]
+        conn.executemany("UPDATE captures SET payload_problems = ? WHERE seq = ?", updates)
+        last = batch[-1][0]
+    # Few rows have problems: a partial index keeps the filter a short walk in seq order.
+    conn.execute(
+        "CREATE INDEX captures_payload_problems ON captures (seq) WHERE payload_problems != ''"
+    )
+    # The entity timeline reads root_entity_ref = ? OR entity_ref = ? (store/entities.py).
+    conn.execute("CREATE INDEX captures_root_entity_ref ON captures (root_entity_ref)")
+    conn.execute("CREATE INDEX captures_entity_ref ON captures (entity_ref)")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
     _migrate_v4,
+    _migrate_v5,
 ]
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QObject, QPoint
-from PySide6.QtWidgets import QStackedWidget
+from PySide6.QtWidgets import QStackedWidget, QWidget
 
 from inspector.core.errors import InspectorError
 from inspector.core.jobs import clear_job
@@ -37,6 +37,8 @@ class CapturesController(QObject):
         self._stack = stack
         self._empty_state = empty_state
         self._status_panel = status_panel
+        self.list_widget: QWidget = self.table
+        """What the stack shows when there are captures (the retry groups swap it)."""
         selected, has_rows = sel.has_selection, sel.has_rows
         ctx.commands.register(
             Command(
@@ -155,7 +157,7 @@ class CapturesController(QObject):
         self.filter_bar.set_counts(matching, total)
         self._status_panel.set_count(total)
         empty = total == 0
-        self._stack.setCurrentWidget(self._empty_state if empty else self.table)
+        self._stack.setCurrentWidget(self._empty_state if empty else self.list_widget)
         # The GraphQL tab is useful before anything arrived (profiles, hand-written queries).
         self.detail.setVisible(not empty or self.detail.currentIndex() == TAB_GRAPHQL)
         self.ctx.commands.refresh()

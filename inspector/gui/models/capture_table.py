@@ -176,7 +176,8 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
         format_time(row.received_at),
         row.method,
         path,
-        row.event_name or ("(rejected)" if row.rejected else ""),
+        (f"⚠ {row.event_name or '(payload)'}" if row.payload_problems else row.event_name)
+        or ("(rejected)" if row.rejected else ""),
         row.entity_type,
         row.entity_ref,
         row.entity_status,
@@ -620,6 +621,8 @@ class CaptureTableModel(QAbstractTableModel):
             return f"Rejected: {row.rejected}"
         if c == COL_ATTEMPT and row.event_id:
             return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
+        if c == COL_EVENT and row.payload_problems:
+            return f"Payload problems (Fluent's Event model): {row.payload_problems}"
         if c == COL_PATH or (c == COL_RULE and row.forward_error):
             return self._cells[r][c]
         if c == COL_ENTITY_NOW and row.id in self._entity_now:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.store import CaptureQuery
@@ -81,6 +81,17 @@ class FilterBar(QWidget):
         self.entity_type = self._make_combo("entity_type", "All entity types", "entityTypeFilter")
         self.event_name = self._make_combo("event_name", "All events", "eventNameFilter")
         self.method = self._make_combo("method", "All methods", "methodFilter")
+        self.payload_problems = QCheckBox("Payload problems", self)
+        self.payload_problems.setObjectName("payloadProblemsFilter")
+        self.payload_problems.setToolTip(
+            "Only captures whose body breaks Fluent's Event model (a required field missing "
+            "or not a string, root entity fields inconsistent)"
+        )
+        self.payload_problems.toggled.connect(lambda _on: self._emit())
+        # Not part of the query: the window's "Group retries" command follows this box.
+        self.group_retries = QCheckBox("Group retries", self)
+        self.group_retries.setObjectName("groupRetries")
+        self.group_retries.setToolTip("Fold deliveries with the same event id into one row")
 
         self._counts = QLabel(self)
         self._counts.setObjectName("filterCounts")
@@ -94,6 +105,8 @@ class FilterBar(QWidget):
         layout.addWidget(self.entity_type, 1)
         layout.addWidget(self.event_name, 1)
         layout.addWidget(self.method)
+        layout.addWidget(self.payload_problems)
+        layout.addWidget(self.group_retries)
         layout.addWidget(self._counts)
         self._last: CaptureQuery | None = None
 
@@ -179,6 +192,7 @@ class FilterBar(QWidget):
             entity_types=chosen(self.entity_type),
             event_names=chosen(self.event_name),
             methods=chosen(self.method),
+            payload_problems=self.payload_problems.isChecked(),
         )
 
     def _emit(self) -> None:

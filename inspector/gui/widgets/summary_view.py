@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core import payload
 from inspector.core.capture import Capture, SignatureCheck, SignatureHeader, Verdict
 from inspector.gui import theme
 from inspector.gui.widgets.status_panel import UNSIGNED, classify
@@ -177,6 +178,11 @@ class SummaryView(QScrollArea):
         self.event_form.addRow("Attributes", self.attributes)
         self._layout.addWidget(self.event_box)
 
+        # Payload checks (core/payload.py): one line, for bodies that are JSON objects.
+        self.payload = _value_label()
+        self.payload.setObjectName("summaryPayload")
+        self._layout.addWidget(self.payload)
+
         self.not_event = _value_label()
         self.not_event.setObjectName("summaryNotEvent")
         self._layout.addWidget(self.not_event)
@@ -269,10 +275,22 @@ class SummaryView(QScrollArea):
             f["missing"].setText(html.escape(missing))
             self.event_form.setRowVisible(f["missing"], bool(missing))
             self._set_attributes(event.attributes)
+        self._set_payload(capture)
         for header, card in self.cards.items():
             card.set_check(capture.signature(header), capture)
         self._set_request(capture)
         self._fit_height()
+
+    def _set_payload(self, capture: Capture) -> None:
+        body = capture.body
+        if body[:1] != b"{" and body.lstrip()[:1] != b"{":
+            self.payload.setVisible(False)
+            return
+        problems = payload.check_body(body)
+        self.payload.setText(("⚠ " if problems else "✓ ") + payload.summary_line(problems))
+        color = "#d97706" if problems else "#16a34a"
+        self.payload.setStyleSheet(f"border-left: 4px solid {color}; padding: 4px 8px;")
+        self.payload.setVisible(True)
 
     def _set_banner(self, capture: Capture) -> None:
         kind = classify(capture)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.core.capture import Capture, ResponseRecord, Verdict
+from inspector.core.capture import Capture, ForwardRecord, ResponseRecord, Verdict
 from inspector.core.store import CaptureQuery, RetryGroup, Store
 from inspector.core.store.groups import page_sql
 from inspector.core.store.query import ANY
@@ -40,8 +40,14 @@ def _all_groups(store: Store, query: CaptureQuery = ANY, limit: int = 3) -> list
 def test_a_retry_storm_is_one_group_with_its_gaps_answers_and_verdicts(data_dir: Path) -> None:
     # Fluent's default schedule: at once, then after 2 s, 4 s and 8 s.
     storm = [
-        _delivery("E1", 0, 504),
-        _delivery("E1", 2, 504, fluent=Verdict.INVALID),
+        _delivery("E1", 0, 504, rule="fail first"),
+        _delivery(
+            "E1",
+            2,
+            504,
+            fluent=Verdict.INVALID,
+            forward=ForwardRecord("http://127.0.0.1:9/hooks", error="connection refused"),
+        ),
         _delivery("E1", 6, 504),
         _delivery("E1", 14, 200),
     ]
@@ -61,9 +67,10 @@ def test_a_retry_storm_is_one_group_with_its_gaps_answers_and_verdicts(data_dir:
         assert [a.answer.ok for a in retried.attempts] == [False, False, False, True]
         assert retried.succeeded and not retried.all_verified
         assert [a.fluent for a in retried.attempts][1] is Verdict.INVALID
-        # The slots for the rules/forwarding work are there, empty until it stores them.
-        assert retried.attempts[0].answer.rule is None
+        # Each answer names the rule that gave it and a failed forward (schema 4's columns).
+        assert [a.answer.rule for a in retried.attempts] == ["fail first", None, None, None]
         assert retried.attempts[0].answer.forward_error is None
+        assert retried.attempts[1].answer.forward_error == "connection refused"
         assert store.group_count() == 3
         group = store.group("E1")
         assert group is not None and group.count == 4

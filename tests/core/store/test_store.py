@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import sqlite3
 import subprocess
 import sys
@@ -32,9 +33,11 @@ from inspector.core.events import EventSummary
 from inspector.core.store import SCHEMA_VERSION, CaptureQuery, CaptureRow, Store
 from inspector.core.store import errors as store_errors
 from inspector.core.store import insert as store_insert
+from inspector.core.store import schema as store_schema
 from inspector.core.store import store as store_facade
-from tests.support.captures import make_capture
+from tests.support.captures import event_body, make_capture
 from tests.support.fs import read_only
+from tests.support.store_files import insert_before_v5
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -419,6 +422,66 @@ def test_attempts_continue_after_deletions_without_repeating(db: Store) -> None:
     assert db.add(make_capture(event_id="AGAIN")).attempt == 3
 
 
+def test_a_version_4_file_gets_payload_problems_and_the_timeline_indexes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "v4.sqlite3"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("BEGIN IMMEDIATE")
+    for step in store.MIGRATIONS[:4]:
+        step(conn)
+    conn.execute("PRAGMA user_version = 4")
+    good = json.loads(event_body())
+    no_name = {k: v for k, v in good.items() if k != "name"}
+    numeric = {**good, "entityId": 42}
+    old = [
+        make_capture(body=json.dumps(good).encode()),
+        make_capture(body=json.dumps(no_name).encode()),
+        make_capture(body=b"<html>not an event</html>"),
+        *(make_capture(body=json.dumps(numeric).encode()) for _ in range(5)),
+    ]
+    insert_before_v5(conn, old)
+    conn.execute("COMMIT")
+    conn.close()
+    # Several batches, so the batch boundary is exercised.
+    monkeypatch.setattr(store_schema, "PAYLOAD_BATCH", 2)
+    with Store(path) as s:
+        rows = {r.id: r for r in s.page(limit=100)}
+        assert [rows[c.id].payload_problems for c in old] == [
+            "",
+            "name",
+            "",
+            *(["entityId"] * 5),
+        ]
+        flagged = s.page(CaptureQuery(payload_problems=True), limit=100)
+        assert {r.id for r in flagged} == {c.id for c in old[1:2] + old[3:]}
+        assert s.count(CaptureQuery(payload_problems=True)) == 6
+        # New captures get the column at insert.
+        added = s.add(make_capture(body=json.dumps(no_name).encode()))
+        assert s.row(added.id).payload_problems == "name"  # type: ignore[union-attr]
+    check = sqlite3.connect(path)
+    try:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        indexes = {r[0] for r in check.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        timeline_plan = " ".join(
+            str(r[-1])
+            for r in check.execute(
+                "EXPLAIN QUERY PLAN SELECT seq FROM captures AS c "
+                "WHERE c.root_entity_ref = ? OR c.entity_ref = ?",
+                ("R", "R"),
+            )
+        )
+    finally:
+        check.close()
+    assert {
+        "captures_payload_problems",
+        "captures_root_entity_ref",
+        "captures_entity_ref",
+    } <= indexes
+    assert "captures_root_entity_ref" in timeline_plan and "captures_entity_ref" in timeline_plan
+
+
 def test_a_version_1_file_is_migrated_and_keeps_numbering(tmp_path: Path) -> None:
     path = tmp_path / "v1.sqlite3"
     conn = sqlite3.connect(path, isolation_level=None)
@@ -427,7 +490,7 @@ def test_a_version_1_file_is_migrated_and_keeps_numbering(tmp_path: Path) -> Non
     store.MIGRATIONS[0](conn)
     conn.execute("PRAGMA user_version = 1")
     old = [make_capture(event_id="OLD") for _ in range(2)]
-    store_insert.insert(conn, [(c, *store_insert.rows_for(c)) for c in old])
+    insert_before_v5(conn, old)
     conn.execute("COMMIT")
     conn.close()
     with Store(path) as s:
