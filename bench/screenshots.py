@@ -6,7 +6,8 @@ Writes to OUT_DIR (default: docs/): screenshot-empty.png; screenshot-light.png a
 screenshot-dark.png at 1600x1000 and screenshot-1280-light.png / -dark.png at 1280x800;
 screenshot-graphql.png and screenshot-graphql-1280.png (Start demo, an ORDER row's follow-up
 run in the GraphQL tab); screenshot-replay.png and screenshot-rules.png (the Replay dialog with
-an edited body, the response rules editor with the README's example).
+an edited body, the response rules editor with the README's example); screenshot-diff.png
+and screenshot-timeline.png (two deliveries of the demo's order compared, and its timeline).
 Everything lives in a temporary data dir, settings file and an in-memory
 keyring: a user's real captures, keys, profiles and secrets are never touched.
 """
@@ -217,6 +218,40 @@ def act_shots(app: QApplication, window: MainWindow, row: int, out_dir: Path) ->
     editor.close()
 
 
+def understand_shots(app: QApplication, window: MainWindow, out_dir: Path) -> None:
+    """Compare (two deliveries of the demo's order) and the order's timeline."""
+    from PySide6.QtCore import QItemSelectionModel
+
+    model = window.model
+    rows = [r for r in range(model.rowCount()) if model.row_at(r).entity_ref == "HD_10025"]
+    assert len(rows) >= 2, "the demo's order is in the table"
+    window.selection.select_row(rows[-1])  # OrderCreated (oldest)
+    selection = window.table.selectionModel()
+    selection.select(
+        model.index(rows[-2], 0),
+        QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows,
+    )
+    settle(app, 0.3)
+    window.commands["diff.compare"].trigger()
+    wait_until(app, lambda: window.diff.dialog is not None, "the diff")
+    dialog = window.diff.dialog
+    assert dialog is not None
+    dialog.resize(1150, 680)
+    settle(app, 0.8)
+    dialog.grab().save(str(out_dir / "screenshot-diff.png"))
+    dialog.close()
+    window.selection.select_row(rows[-1])
+    settle(app, 0.3)
+    window.commands["timeline.show"].trigger()
+    wait_until(app, lambda: window.timeline.dialog is not None, "the timeline")
+    timeline = window.timeline.dialog
+    assert timeline is not None
+    timeline.resize(1180, 560)
+    settle(app, 0.8)
+    timeline.grab().save(str(out_dir / "screenshot-timeline.png"))
+    timeline.close()
+
+
 def main(out_dir: Path) -> None:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -283,6 +318,7 @@ def main(out_dir: Path) -> None:
     window.view.set_theme("light")
     graphql_shot(app, window, out_dir / "screenshot-graphql-1280.png")
     act_shots(app, window, target, out_dir)
+    understand_shots(app, window, out_dir)
     print(f"{sent} requests, {window.model.total} captures; screenshots in {out_dir}")
     window.shutdown()
     store.close()
