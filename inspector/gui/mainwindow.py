@@ -75,10 +75,12 @@ from inspector.gui.widgets.status_panel import StatusPanel
 __all__ = ["COLUMNS", "ListenerFactory", "MainWindow"]
 
 APP_TITLE = "Fluent Webhook Inspector"
-DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100)
+DEFAULT_WIDTHS = (88, 56, 150, 140, 92, 104, 84, 66, 62, 100, 104, 60, 100)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
 # The signature badges come right after time and method, so they stay in view however narrow
-# the table gets (the GraphQL tab takes most of the width); the path rarely varies.
+# the table gets (the GraphQL tab takes most of the width). Path, Response and Size follow
+# the event's fields so that all of them fit the table's share of a 1600 px window (Path is
+# elided in the middle); Entity now (empty until follow-ups run) and Attempt come last.
 DEFAULT_VISUAL_ORDER = (
     COL_TIME,
     COL_METHOD,
@@ -88,11 +90,11 @@ DEFAULT_VISUAL_ORDER = (
     COL_ENTITY_TYPE,
     COL_ENTITY_REF,
     COL_STATUS,
-    COL_ENTITY_NOW,
-    COL_ATTEMPT,
     COL_PATH,
     COL_RESPONSE,
     COL_SIZE,
+    COL_ENTITY_NOW,
+    COL_ATTEMPT,
 )
 
 
@@ -195,6 +197,11 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         for visual, logical in enumerate(DEFAULT_VISUAL_ORDER):
             header.moveSection(header.visualIndex(logical), visual)
+        # Newest first is the default order; a header click re-sorts in the store.
+        header.setSortIndicator(COL_TIME, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+        self.model.order_changed.connect(self._show_order)
+        self.table.columns_changed.connect(self._save_header)
         self.detail = DetailPane(self)
         self.graphql = GraphQLPanel(
             self.profiles, self.secrets, self.history, self.api_runner, self.settings, self.detail
@@ -291,6 +298,17 @@ class MainWindow(QMainWindow):
         url = status.url if status.state is ListenerState.LISTENING else None
         self.setWindowTitle(f"{APP_TITLE} — {url}" if url else APP_TITLE)
 
+    def _show_order(self, column: int, order: Qt.SortOrder) -> None:
+        header = self.table.horizontalHeader()
+        if (header.sortIndicatorSection(), header.sortIndicatorOrder()) != (column, order):
+            header.blockSignals(True)
+            header.setSortIndicator(column, order)
+            header.blockSignals(False)
+            header.viewport().update()
+
+    def _save_header(self) -> None:
+        self.settings.table_header_state = QByteArray(self.table.horizontalHeader().saveState())
+
     def _remember_tab(self, index: int) -> None:
         self.settings.detail_tab = index
 
@@ -310,7 +328,10 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         header = s.table_header_state
         if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+            view_header = self.table.horizontalHeader()
+            view_header.restoreState(header)
+            # The saved state brings the sort indicator back, not the order: ask the store.
+            self.model.sort(view_header.sortIndicatorSection(), view_header.sortIndicatorOrder())
         self.detail.setCurrentIndex(min(s.detail_tab, self.detail.count() - 1))
         self.captures.set_following(s.follow_newest)
         self.view.restore()

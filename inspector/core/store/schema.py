@@ -117,7 +117,24 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_v1, _migrate_v2, _migrate_v3]
+SORT_INDEXED = ("method", "path", "entity_ref", "entity_status", "response_status", "size", "attempt")
+"""Table columns that got an index for sorting in v4 (the others already had one)."""
+
+
+def _migrate_v4(conn: sqlite3.Connection) -> None:
+    # Clicking a header sorts in the store with keyset paging; without an index on the
+    # column every page of a 100,000-row store is a full scan and sort (measured 130-700 ms
+    # a page), with one it is an index walk from the cursor (~5 ms).
+    for column in SORT_INDEXED:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS captures_{column} ON captures ({column})")
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _migrate_v1,
+    _migrate_v2,
+    _migrate_v3,
+    _migrate_v4,
+]
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
