@@ -22,8 +22,8 @@ __all__ = [
     "ROW_COLUMNS",
     "SORT_KEYS",
     "CaptureQuery",
-    "SortOrder",
     "CaptureRow",
+    "SortOrder",
     "capture_from",
     "micros",
     "order_clauses",
@@ -97,9 +97,7 @@ def sort_value(row: CaptureRow, order: SortOrder) -> Any:
     return getattr(row, order.key)
 
 
-def order_clauses(
-    order: SortOrder, after: CaptureRow | None
-) -> tuple[str, list[str], list[Any]]:
+def order_clauses(order: SortOrder, after: CaptureRow | None) -> tuple[str, list[str], list[Any]]:
     """``ORDER BY`` text, and the keyset condition for the rows after ``after`` in it.
 
     The row-value comparison ``(key, seq) < (?, ?)`` walks an index on ``(key)`` (whose

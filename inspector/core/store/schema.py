@@ -117,7 +117,15 @@ def _migrate_v3(conn: sqlite3.Connection) -> None:
     )
 
 
-SORT_INDEXED = ("method", "path", "entity_ref", "entity_status", "response_status", "size", "attempt")
+SORT_INDEXED = (
+    "method",
+    "path",
+    "entity_ref",
+    "entity_status",
+    "response_status",
+    "size",
+    "attempt",
+)
 """Table columns that got an index for sorting in v4 (the others already had one)."""
 
 

@@ -377,8 +377,10 @@ class CaptureTableModel(QAbstractTableModel):
 
     def sort_column(self) -> tuple[int, Qt.SortOrder]:
         column = next(c for c, k in SORT_KEYS_BY_COLUMN.items() if k == self._order.key)
-        qt_order = Qt.SortOrder.DescendingOrder if self._order.descending else (
-            Qt.SortOrder.AscendingOrder
+        qt_order = (
+            Qt.SortOrder.DescendingOrder
+            if self._order.descending
+            else (Qt.SortOrder.AscendingOrder)
         )
         return column, qt_order
 
