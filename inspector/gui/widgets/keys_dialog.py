@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing, load_public_key_file, parse_key_table
+from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.icons import icon
 
 DEMO_KEY_NAME = "demo"
@@ -205,7 +205,7 @@ class KeysDialog(QDialog):
         return True
 
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = open_file_name(
             self,
             "Choose a public key or certificate",
             "",

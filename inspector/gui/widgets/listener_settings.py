@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -20,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.listener import ListenerConfig, is_loopback
+from inspector.gui.file_dialogs import open_file_name
 
 
 class ListenerSettingsDialog(QDialog):
@@ -91,7 +91,7 @@ class ListenerSettingsDialog(QDialog):
         button = QPushButton("Browse…", box)
 
         def browse() -> None:
-            path, _ = QFileDialog.getOpenFileName(
+            path, _ = open_file_name(
                 self,
                 f"Choose the TLS {what}",
                 edit.text(),
