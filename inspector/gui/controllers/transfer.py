@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QDesktopServices
 
 from inspector.core.jobs import ImportResult, export_job, import_job, reverify_job
 from inspector.core.store import CaptureQuery
@@ -100,7 +101,13 @@ class TransferController(QObject):
 
     def export_to(self, path: Path, fmt: str, query: CaptureQuery | None = None) -> Worker[int]:
         def done(count: int) -> None:
-            self.ctx.notify(f"Exported {count} capture(s) to {path}", 6000)
+            noun = "capture" if count == 1 else "captures"
+            folder = QUrl.fromLocalFile(str(path.parent))
+            self.ctx.notify_action(
+                f"Exported {count:,} {noun} to {path}",
+                "Open folder",
+                lambda: QDesktopServices.openUrl(folder),
+            )
 
         return self.ctx.run_job(
             "Export",
