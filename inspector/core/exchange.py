@@ -282,9 +282,9 @@ def _import_har(path: Path) -> Iterator[Capture]:
             where = f"line {exc.lineno}"
         else:
             where = "the file"
-        raise ExchangeError(
-            f"{path}: {where} {plain_reason(exc)}. Import reads UTF-8 JSON: HAR, or JSON lines from export."
-        ) from exc
+        reason = plain_reason(exc)
+        hint = "Import reads UTF-8 JSON: HAR, or JSON lines from export."
+        raise ExchangeError(f"{path}: {where} {reason}. {hint}") from exc
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):
