@@ -116,8 +116,11 @@ class CaptureSelection:
 
     def _load_detail(self) -> None:
         index = self.table.currentIndex()
-        if not index.isValid():
-            self.detail.set_capture(None)
+        # No selected row (a filter matching nothing, a click on empty space, a reload): an
+        # empty pane, never the capture that was shown before.
+        if not index.isValid() or not self.table.selectionModel().hasSelection():
+            if self.detail.capture is not None:
+                self.detail.set_capture(None)
             return
         capture_id = str(self.model.data(index, ID_ROLE))
         current = self.detail.capture
