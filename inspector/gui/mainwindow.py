@@ -183,10 +183,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.bridge = CoreBridge(self)
         self.model = CaptureTableModel(self.store, self, status_lookup=self._statuses)
-        self.filter_bar = FilterBar(
-            lambda column: self.store.distinct(column),  # type: ignore[arg-type]
-            self,
-        )
+        self.filter_bar = FilterBar(self.store, self)
         self.table = CaptureTableView(self)
         self.table.setModel(self.model)
         self._badge_delegate = VerdictBadgeDelegate(self.table)

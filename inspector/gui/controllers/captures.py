@@ -169,6 +169,7 @@ class CapturesController(QObject):
 
     def update_counts(self, matching: int, total: int) -> None:
         self.filter_bar.set_counts(matching, total)
+        self.filter_bar.refresh_values()
         self._status_panel.set_count(total)
         empty = total == 0
         self._stack.setCurrentWidget(self._empty_state if empty else self.table)
