@@ -290,6 +290,14 @@ class MainWindow(QMainWindow):
         self.empty_state.settings_requested.connect(self.listener.open_settings)
         self.status_panel.settings_requested.connect(self.listener.open_settings)
         self.detail.currentChanged.connect(self._remember_tab)
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.wrap_changed.connect(self._remember_wrap)
+
+    def _remember_wrap(self, on: bool) -> None:
+        self.settings.raw_wrap = on
+        # Both raw views (the request's and the response's) wrap alike.
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.set_wrap(on)
 
     def _show_url_in_title(self, status: ListenerStatus) -> None:
         url = status.url if status.state is ListenerState.LISTENING else None
@@ -331,6 +339,8 @@ class MainWindow(QMainWindow):
             self.model.sort(view_header.sortIndicatorSection(), view_header.sortIndicatorOrder())
         self.detail.setCurrentIndex(min(s.detail_tab, self.detail.count() - 1))
         self.captures.set_following(s.follow_newest)
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.set_wrap(s.raw_wrap)
         self.view.restore()
 
     def save_settings(self) -> None:
