@@ -45,6 +45,7 @@ from inspector.gui.controllers.listener import ListenerController, ListenerFacto
 from inspector.gui.controllers.transfer import TransferController
 from inspector.gui.controllers.view import ViewController
 from inspector.gui.delegates.verdict_badge import VerdictBadgeDelegate
+from inspector.gui.focus_ring import FocusRing
 from inspector.gui.icons import icon
 from inspector.gui.models.capture_table import (
     BADGE_COLUMNS,
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
+        self.focus_ring = FocusRing(self)
         self.setWindowIcon(icon("app"))
         self.store, self.keyring, self.settings = store, keyring, settings
         self.data_dir = Path(data_dir) if data_dir is not None else store.path.parent
@@ -300,8 +302,11 @@ class MainWindow(QMainWindow):
             raw.set_wrap(on)
 
     def _show_url_in_title(self, status: ListenerStatus) -> None:
+        # What this window is about: where it listens, or else which data dir it shows
+        # (two windows on two data dirs stay apart in the task bar). The app does not set
+        # an application display name, so Qt does not append the app name a second time.
         url = status.url if status.state is ListenerState.LISTENING else None
-        self.setWindowTitle(f"{APP_TITLE} — {url}" if url else APP_TITLE)
+        self.setWindowTitle(f"{APP_TITLE} — {url or self.data_dir}")
 
     def _show_order(self, column: int, order: Qt.SortOrder) -> None:
         header = self.table.horizontalHeader()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from shiboken6 import isValid
 
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.store import CaptureQuery, Store
@@ -193,10 +194,13 @@ class FilterBar(QWidget):
         query = self.query()
 
         def done(counts: FilterCounts) -> None:
-            if generation == self._generation and query == self.query():
+            # The window may have closed (and deleted the bar) while the count ran.
+            if isValid(self) and generation == self._generation and query == self.query():
                 self.apply_counts(counts)
 
         def finished() -> None:
+            if not isValid(self):
+                return
             self._counting = False
             if self._count_again or query != self.query():
                 self._count_again = False
