@@ -472,7 +472,7 @@ class CaptureTableModel(QAbstractTableModel):
         else:
             rows = self._safe(
                 lambda: self._store.page(
-                    self._query, before_seq=snapshot + 1, limit=self._page_size
+                    self._query, before_seq=snapshot + 1, limit=self._page_size, order=self._order
                 )
             )
             rows = rows or []
