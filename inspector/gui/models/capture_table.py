@@ -186,7 +186,8 @@ def event_cell(row: CaptureRow) -> str:
     if row.rejected:
         return "(rejected)"
     kind = row.content_type.split(";", 1)[0].strip() or "no content type"
-    return f"— not a Fluent event ({kind})"
+    # "application/" says nothing here and pushed the telling part past the column's end.
+    return f"— not a Fluent event ({kind.removeprefix('application/')})"
 
 
 def row_cells(row: CaptureRow) -> tuple[str, ...]:
@@ -699,7 +700,7 @@ class CaptureTableModel(QAbstractTableModel):
             return f"Rejected: {row.rejected}"
         if c == COL_ATTEMPT and row.event_id:
             return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
-        if c == COL_PATH:
+        if c == COL_PATH or (c == COL_EVENT and not row.event_name):
             return self._cells[r][c]
         if c == COL_ENTITY_NOW and row.id in self._entity_now:
             said = f"; the webhook said {row.entity_status}" if row.entity_status else ""

@@ -88,6 +88,19 @@ def signature_count(
     )
 
 
+def _fixed_width(combo: QComboBox, characters: int) -> None:
+    """The combo's width does not follow its entries: with counts and long event names,
+    sizing to contents made the filter bar (and so the window) wider than 1024 px."""
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+
+
+def _fit_popup(combo: QComboBox) -> None:
+    """The open list is as wide as its longest entry, however narrow the combo."""
+    view = combo.view()
+    view.setMinimumWidth(view.sizeHintForColumn(0) + view.verticalScrollBar().sizeHint().width())
+
+
 class _LazyCombo(QComboBox):
     """A combo that asks for fresh counts when its popup opens (they arrive from a worker)."""
 
@@ -136,7 +149,7 @@ class FilterBar(QWidget):
         self.signature.setToolTip("Show captures by signature verdict")
         for label, flex, fluent in SIGNATURE_FILTERS:
             self.signature.addItem(label, (flex, fluent))
-        self.signature.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        _fixed_width(self.signature, 16)
         self.signature.currentIndexChanged.connect(lambda _i: self._emit())
 
         self.entity_type = self._make_combo("entity_type", "All entity types", "entityTypeFilter")
@@ -168,8 +181,7 @@ class FilterBar(QWidget):
         combo.addItem(all_label, None)
         combo.setProperty("allLabel", all_label)
         combo.setProperty("column", column)
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        combo.setMinimumContentsLength(10)
+        _fixed_width(combo, 12)
         combo.currentIndexChanged.connect(lambda _i: self._emit())
         return combo
 
@@ -222,6 +234,7 @@ class FilterBar(QWidget):
         for i, (label, flex, fluent) in enumerate(SIGNATURE_FILTERS):
             n = signature_count(counts.verdicts, flex, fluent)
             self.signature.setItemText(i, f"{label}  ({n:,})")
+        _fit_popup(self.signature)
         self.counts_updated.emit()
 
     def _fill(self, combo: QComboBox, all_label: str, values: list[tuple[str, int]]) -> None:
@@ -238,6 +251,7 @@ class FilterBar(QWidget):
         index = combo.findData(current) if current is not None else 0
         combo.setCurrentIndex(max(index, 0))
         combo.blockSignals(False)
+        _fit_popup(combo)
 
     def focus_text(self) -> None:
         self._text.setFocus(Qt.FocusReason.ShortcutFocusReason)
