@@ -404,28 +404,25 @@ class Store:
         value; empty values left out."""
         if column not in ("event_name", "entity_type", "method"):
             raise ValueError(f"distinct() does not support column {column!r}")
-        clauses, params = where_clauses(within)
-        clauses.append(f"c.{column} != ''")
-        with self._reader("count") as conn:
-            rows = conn.execute(
-                f"SELECT c.{column}, count(*) FROM captures AS c WHERE {' AND '.join(clauses)} "
-                f"GROUP BY c.{column} ORDER BY c.{column}",
-                params,
-            ).fetchall()
-        return [(str(value), int(n)) for value, n in rows]
+        rows = self._grouped(within, f"c.{column}", f"c.{column} != ''")
+        return sorted((str(value), int(n)) for value, n in rows)
 
     def verdict_counts(self, within: CaptureQuery = ANY) -> dict[tuple[Verdict, Verdict], int]:
         """How many captures ``within`` matches have each (flex, fluent) verdict pair: any
         signature filter's count is a sum of these."""
+        rows = self._grouped(within, "c.flex_verdict, c.fluent_verdict")
+        return {(Verdict(flex), Verdict(fluent)): int(n) for flex, fluent, n in rows}
+
+    def _grouped(self, within: CaptureQuery, columns: str, *extra: str) -> list[Any]:
+        """``columns..., count(*)`` per distinct value among the captures ``within`` matches."""
         clauses, params = where_clauses(within)
+        clauses.extend(extra)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._reader("count") as conn:
-            rows = conn.execute(
-                f"SELECT c.flex_verdict, c.fluent_verdict, count(*) FROM captures AS c {where} "
-                f"GROUP BY c.flex_verdict, c.fluent_verdict",
+            return conn.execute(
+                f"SELECT {columns}, count(*) FROM captures AS c {where} GROUP BY {columns}",
                 params,
             ).fetchall()
-        return {(Verdict(flex), Verdict(fluent)): int(n) for flex, fluent, n in rows}
 
     # ---------------------------------------------------------------- lifecycle
 
