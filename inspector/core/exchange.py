@@ -239,6 +239,18 @@ def import_file(path: Path) -> Iterator[Capture]:
     yield from (_import_har(path) if har else _import_jsonl(path))
 
 
+def plain_reason(exc: BaseException) -> str:
+    """Why a line or document could not be read, in words rather than Python's codec or
+    parser text ("'utf-8' codec can't decode byte 0xff in position 12: invalid start byte")."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"is not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at byte {exc.start + 1})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"is not valid JSON ({exc.msg.lower()} at column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "is nested too deeply to read"
+    return f"is not a capture record ({exc})"
+
+
 def _import_jsonl(path: Path) -> Iterator[Capture]:
     with path.open("rb") as fp:
         for number, line in enumerate(fp, start=1):
@@ -247,19 +259,32 @@ def _import_jsonl(path: Path) -> Iterator[Capture]:
             try:
                 record = json.loads(line)
                 yield record_to_capture(record)
-            except (ValueError, UnicodeDecodeError) as exc:
+            except (ValueError, RecursionError) as exc:
                 raise ExchangeError(
-                    f"{path}, line {number}: not a capture record ({exc}). "
-                    "Import takes files written by 'fluent-inspector export' (JSON lines or HAR)."
+                    f"{path}: line {number} {plain_reason(exc)}. Import takes files written "
+                    "by 'fluent-inspector export' (JSON lines or HAR)."
                 ) from exc
 
 
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
 def _import_har(path: Path) -> Iterator[Capture]:
+    with path.open("rb") as fp:
+        data = fp.read()
     try:
-        with path.open("rb") as fp:
-            document = json.load(fp)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ExchangeError(f"{path} is not valid HAR/JSON ({exc}).") from exc
+        document = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            where = f"line {_line_of(data, exc.start)}"
+        elif isinstance(exc, json.JSONDecodeError):
+            where = f"line {exc.lineno}"
+        else:
+            where = "the file"
+        reason = plain_reason(exc)
+        hint = "Import reads UTF-8 JSON: HAR, or JSON lines from export."
+        raise ExchangeError(f"{path}: {where} {reason}. {hint}") from exc
     log = document.get("log") if isinstance(document, dict) else None
     entries = log.get("entries") if isinstance(log, dict) else None
     if not isinstance(entries, list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["escape_control"]
+__all__ = ["escape_control", "format_size"]
 
 # C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators and bidi controls
 # that reorder or break what a terminal or a label shows.
@@ -30,3 +30,14 @@ def escape_control(text: str) -> str:
     """``text`` with every control character shown as an escape (``\\x1b``, ``\\r``,
     ``\\n``, ``\\u202e``), so it prints as one inert line; other text is unchanged."""
     return _CONTROL.sub(_escaped, text)
+
+
+def format_size(size: int) -> str:
+    """A byte count as people read it, the one spelling every view uses (table, Raw, JSON,
+    GraphQL status line), so one body never shows as two different sizes. KB = 1024 bytes;
+    the exact count goes in a tooltip where it matters."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"

@@ -84,7 +84,8 @@ def _application() -> QApplication:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     app = QApplication(sys.argv[:1])
-    app.setApplicationDisplayName(APPLICATION)
+    # No application display name: Qt would append it to every window title, and the main
+    # window's title already starts with the app's name ("… — <URL>" then "— <app>" again).
     app.setDesktopFileName("fluent-inspector")
     return app
 

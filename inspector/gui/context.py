@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtWidgets import QMainWindow, QMessageBox, QProgressDialog
+from PySide6.QtWidgets import QMainWindow, QMessageBox, QProgressDialog, QPushButton
 
 from inspector.core.capture import Capture
 from inspector.core.errors import InspectorError
@@ -116,8 +116,11 @@ class CaptureSelection:
 
     def _load_detail(self) -> None:
         index = self.table.currentIndex()
-        if not index.isValid():
-            self.detail.set_capture(None)
+        # No selected row (a filter matching nothing, a click on empty space, a reload): an
+        # empty pane, never the capture that was shown before.
+        if not index.isValid() or not self.table.selectionModel().hasSelection():
+            if self.detail.capture is not None:
+                self.detail.set_capture(None)
             return
         capture_id = str(self.model.data(index, ID_ROLE))
         current = self.detail.capture
@@ -177,10 +180,41 @@ class AppContext:
         self.closed = False
         """Set by the window's shutdown: from then on errors are not shown."""
         self.workers: set[Worker[Any]] = set()
+        self._notice_button: QPushButton | None = None
+        self._notice_action: Callable[[], object] | None = None
 
     def notify(self, text: str, timeout_ms: int = 3000) -> None:
         """A transient message in the status bar."""
         self.window.statusBar().showMessage(text, timeout_ms)
+
+    def notify_action(
+        self, text: str, label: str, action: Callable[[], object], timeout_ms: int = 10000
+    ) -> QPushButton:
+        """A transient message with a button next to it ("Open folder"), both gone with the
+        message (when it times out or another one replaces it)."""
+        bar = self.window.statusBar()
+        button = self._notice_button
+        if button is None:
+            button = self._notice_button = QPushButton(bar)
+            button.setObjectName("statusAction")
+            button.setFlat(True)
+            button.clicked.connect(self._run_notice_action)
+            # Permanent widgets stay while a message shows (normal ones are hidden then);
+            # first, so the button sits right after the message.
+            bar.insertPermanentWidget(0, button)
+            bar.messageChanged.connect(
+                lambda shown: button.setVisible(bool(shown) and shown == button.property("for"))
+            )
+        button.setText(label)
+        button.setProperty("for", text)
+        self._notice_action = action
+        bar.showMessage(text, timeout_ms)
+        button.show()
+        return button
+
+    def _run_notice_action(self) -> None:
+        if self._notice_action is not None:
+            self._notice_action()
 
     def confirm(self, title: str, text: str, *, default_yes: bool = False) -> bool:
         yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No

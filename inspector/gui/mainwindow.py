@@ -49,6 +49,7 @@ from inspector.gui.controllers.timeline import TimelineController
 from inspector.gui.controllers.transfer import TransferController
 from inspector.gui.controllers.view import ViewController
 from inspector.gui.delegates.verdict_badge import VerdictBadgeDelegate
+from inspector.gui.focus_ring import FocusRing
 from inspector.gui.icons import icon
 from inspector.gui.models.capture_table import (
     BADGE_COLUMNS,
@@ -80,10 +81,12 @@ from inspector.gui.widgets.status_panel import StatusPanel
 __all__ = ["COLUMNS", "ListenerFactory", "MainWindow"]
 
 APP_TITLE = "Fluent Webhook Inspector"
-DEFAULT_WIDTHS = (92, 58, 100, 160, 124, 112, 90, 70, 64, 112, 118, 60, 100, 110)
+DEFAULT_WIDTHS = (88, 56, 150, 140, 92, 104, 84, 66, 62, 100, 104, 60, 100, 110)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
 # The signature badges come right after time and method, so they stay in view however narrow
-# the table gets (the GraphQL tab takes most of the width); the path rarely varies.
+# the table gets (the GraphQL tab takes most of the width). Path, Response and Size follow
+# the event's fields so that all of them fit the table's share of a 1600 px window (Path is
+# elided in the middle); Entity now (empty until follow-ups run) and Attempt come last.
 DEFAULT_VISUAL_ORDER = (
     COL_TIME,
     COL_METHOD,
@@ -93,12 +96,12 @@ DEFAULT_VISUAL_ORDER = (
     COL_ENTITY_TYPE,
     COL_ENTITY_REF,
     COL_STATUS,
-    COL_ENTITY_NOW,
-    COL_ATTEMPT,
     COL_PATH,
     COL_RESPONSE,
     COL_RULE,
     COL_SIZE,
+    COL_ENTITY_NOW,
+    COL_ATTEMPT,
 )
 
 
@@ -134,6 +137,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle(APP_TITLE)
+        self.focus_ring = FocusRing(self)
         self.setWindowIcon(icon("app"))
         self.store, self.keyring, self.settings = store, keyring, settings
         self.data_dir = Path(data_dir) if data_dir is not None else store.path.parent
@@ -187,10 +191,7 @@ class MainWindow(QMainWindow):
     def _build_widgets(self) -> None:
         self.bridge = CoreBridge(self)
         self.model = CaptureTableModel(self.store, self, status_lookup=self._statuses)
-        self.filter_bar = FilterBar(
-            lambda column: self.store.distinct(column),  # type: ignore[arg-type]
-            self,
-        )
+        self.filter_bar = FilterBar(self.store, self)
         self.table = CaptureTableView(self)
         self.table.setModel(self.model)
         self._badge_delegate = VerdictBadgeDelegate(self.table)
@@ -201,6 +202,11 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         for visual, logical in enumerate(DEFAULT_VISUAL_ORDER):
             header.moveSection(header.visualIndex(logical), visual)
+        # Newest first is the default order; a header click re-sorts in the store.
+        header.setSortIndicator(COL_TIME, Qt.SortOrder.DescendingOrder)
+        self.table.setSortingEnabled(True)
+        self.model.order_changed.connect(self._show_order)
+        self.table.columns_changed.connect(self._save_header)
         self.detail = DetailPane(self)
         self.graphql = GraphQLPanel(
             self.profiles, self.secrets, self.history, self.api_runner, self.settings, self.detail
@@ -296,10 +302,32 @@ class MainWindow(QMainWindow):
         self.empty_state.settings_requested.connect(self.listener.open_settings)
         self.status_panel.settings_requested.connect(self.listener.open_settings)
         self.detail.currentChanged.connect(self._remember_tab)
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.wrap_changed.connect(self._remember_wrap)
+
+    def _remember_wrap(self, on: bool) -> None:
+        self.settings.raw_wrap = on
+        # Both raw views (the request's and the response's) wrap alike.
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.set_wrap(on)
 
     def _show_url_in_title(self, status: ListenerStatus) -> None:
+        # What this window is about: where it listens, or else which data dir it shows
+        # (two windows on two data dirs stay apart in the task bar). The app does not set
+        # an application display name, so Qt does not append the app name a second time.
         url = status.url if status.state is ListenerState.LISTENING else None
-        self.setWindowTitle(f"{APP_TITLE} — {url}" if url else APP_TITLE)
+        self.setWindowTitle(f"{APP_TITLE} — {url or self.data_dir}")
+
+    def _show_order(self, column: int, order: Qt.SortOrder) -> None:
+        header = self.table.horizontalHeader()
+        if (header.sortIndicatorSection(), header.sortIndicatorOrder()) != (column, order):
+            header.blockSignals(True)
+            header.setSortIndicator(column, order)
+            header.blockSignals(False)
+            header.viewport().update()
+
+    def _save_header(self) -> None:
+        self.settings.table_header_state = QByteArray(self.table.horizontalHeader().saveState())
 
     def _remember_tab(self, index: int) -> None:
         self.settings.detail_tab = index
@@ -320,9 +348,14 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(splitter)
         header = s.table_header_state
         if header is not None:
-            self.table.horizontalHeader().restoreState(header)
+            view_header = self.table.horizontalHeader()
+            view_header.restoreState(header)
+            # The saved state brings the sort indicator back, not the order: ask the store.
+            self.model.sort(view_header.sortIndicatorSection(), view_header.sortIndicatorOrder())
         self.detail.setCurrentIndex(min(s.detail_tab, self.detail.count() - 1))
         self.captures.set_following(s.follow_newest)
+        for raw in (self.detail.raw, self.detail.response.body):
+            raw.set_wrap(s.raw_wrap)
         self.view.restore()
 
     def save_settings(self) -> None:

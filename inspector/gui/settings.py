@@ -209,6 +209,8 @@ class Settings:
         "view/detail_tab", 0, lambda raw: _coerce_int(raw, 0, 1000)
     )
     theme: _Setting[ThemeName] = _Setting("view/theme", "system", _coerce_theme)
+    raw_wrap: _Setting[bool] = _Setting("view/raw_wrap", False, _coerce_bool)
+    """Wrap long lines in the Raw tab's text view."""
     last_export_dir: _Setting[str] = _Setting("files/last_export_dir", "", _coerce_str)
 
     graphql_profile: _Setting[str] = _Setting("graphql/profile", "", _coerce_str)

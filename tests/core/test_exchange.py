@@ -23,6 +23,7 @@ from inspector.core.exchange import (
     export_jsonl,
     import_file,
 )
+from tests.support.captures import make_capture
 
 EVENT_BODY = (
     b'{"id":"ev-1","name":"OrderCreated","accountId":"ACME","retailerId":"1",'
@@ -177,3 +178,24 @@ def test_export_file_is_atomic_and_errors_are_clear(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]
     with pytest.raises(ExchangeError, match="Cannot write"):
         export_file([_capture(EVENT_BODY)], tmp_path / "missing" / "out.jsonl")
+
+
+def test_import_errors_are_plain_words(tmp_path: Path) -> None:
+    """Issue 9, item 9: "line 3 is not valid UTF-8", not Python's codec text."""
+    good = [json.dumps(capture_to_record(make_capture())).encode() for _ in range(2)]
+    jsonl = tmp_path / "bad.jsonl"
+    jsonl.write_bytes(good[0] + b"\n" + good[1] + b'\n{"id": "\xff"}\n')
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(jsonl))
+    assert "line 3 is not valid UTF-8" in str(caught.value)
+    assert "codec" not in str(caught.value)
+    har = tmp_path / "bad.har"
+    har.write_bytes(b'{"log":\n{"entries":\n["\xff"]}}')
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(har))
+    assert "line 3 is not valid UTF-8" in str(caught.value)
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(good[0] + b'\n{"id": \n')
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(broken))
+    assert "line 2 is not valid JSON" in str(caught.value)

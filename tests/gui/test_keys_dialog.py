@@ -108,6 +108,57 @@ def test_add_from_file_remove_and_copy(qtbot, tmp_path: Path) -> None:  # type: 
     dialog.table.selectRow(0)
     dialog.copy_selected()
     assert QGuiApplication.clipboard().text() == spki_b64(key)
+    asked: list[str] = []
+    answer = [False]
+
+    def confirm(title: str, text: str) -> bool:
+        asked.append(text)
+        return answer[0]
+
+    dialog.confirm = confirm
+    qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
+    assert len(asked) == 1 and "'singapore'" in asked[0]
+    assert dialog.key_names() == ["singapore"]  # "No" keeps it
+    answer[0] = True
     qtbot.mouseClick(dialog.remove_button, Qt.MouseButton.LeftButton)
     assert dialog.key_names() == []
     assert ring.keys() == ()
+
+
+# -- issue 9, item 6 ----------------------------------------------------------------------------
+
+
+def test_duplicate_fingerprint_warns_naming_the_existing_entry(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ring = KeyRing(tmp_path / "keys.json")
+    key = make_rsa_key(1024)
+    ring.add("sydney-sandbox", spki_b64(key))
+    dialog = _dialog(qtbot, ring)
+    dialog.name_edit.setText("copy-of-sydney")
+    dialog.data_edit.setPlainText(public_pem(key).decode())  # same key, another form
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert dialog.key_names() == ["sydney-sandbox"]
+    assert "already in the ring as 'sydney-sandbox'" in dialog.message.text()
+    path = tmp_path / "again.pem"
+    path.write_bytes(public_pem(key))
+    assert not dialog.add_file(path, "again")
+    assert "'sydney-sandbox'" in dialog.message.text()
+
+
+def test_messages_never_move_the_buttons_and_success_clears(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    ring = KeyRing(tmp_path / "keys.json")
+    dialog = _dialog(qtbot, ring)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    before = dialog.add_button.mapTo(dialog, dialog.add_button.rect().topLeft())
+    dialog.data_edit.setPlainText("not a key " * 60)
+    dialog.name_edit.setText("broken")
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text()  # a long error...
+    assert dialog.add_button.mapTo(dialog, dialog.add_button.rect().topLeft()) == before
+    dialog.name_edit.setText("sydney-sandbox")
+    dialog.data_edit.setPlainText(spki_b64(make_rsa_key(1024)))
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert dialog.message.text() == "Added sydney-sandbox."
+    assert dialog.add_button.mapTo(dialog, dialog.add_button.rect().topLeft()) == before
+    qtbot.keyClicks(dialog.name_edit, "x")  # the next action clears the success text
+    assert dialog.message.text() == ""

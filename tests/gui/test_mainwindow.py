@@ -151,7 +151,9 @@ def test_text_and_quick_filters(qtbot, main_window: MainWindow, store: Store) ->
 
     bar.select_value(bar.entity_type, "ORDER")
     assert main_window.model.rowCount() == 2
-    bar.signature.setCurrentIndex(bar.signature.findText("fluent-signature not valid"))
+    bar.signature.setCurrentIndex(
+        bar.signature.findText("fluent-signature not valid", Qt.MatchFlag.MatchStartsWith)
+    )
     assert [
         main_window.model.row_at(r).entity_ref for r in range(main_window.model.rowCount())
     ] == ["HD_3"]

@@ -178,6 +178,7 @@ def test_names_cover_every_preference() -> None:
         "last_export_dir",
         "detail_tab",
         "theme",
+        "raw_wrap",
         "graphql_profile",
         "graphql_auto_follow_up",
         "graphql_splitter",

@@ -15,14 +15,16 @@ thousands of requests a second, one stage's Python is a visible share of the loo
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
 
 from inspector.core.capture import (
     Capture,
@@ -164,6 +166,7 @@ class Inbound:
             response = ResponseRecord(
                 200, _JSON_HEADERS, b'{"status":"received","id":"' + self.id.encode("ascii") + b'"}'
             )
+        response = self.as_sent(response)
         return Capture(
             id=self.id,
             received_at=self.received_at,
@@ -181,6 +184,30 @@ class Inbound:
             rejected=self.rejected,
             body_size=self.body_size,
         )
+
+    def as_sent(self, response: ResponseRecord) -> ResponseRecord:
+        """The response with the headers aiohttp would add when sending it (Content-Length,
+        Date, Server, Connection), set now: the capture is stored before the answer goes out
+        (2xx means "on disk"), and the stored headers must be the ones actually sent - the
+        Answer stage sends exactly these, and aiohttp keeps headers that are already set."""
+        have = {name.lower() for name, _ in response.headers}
+        added: list[tuple[str, str]] = []
+        if "content-length" not in have:
+            added.append(("Content-Length", str(len(response.body))))
+        if "date" not in have:
+            added.append(("Date", email.utils.formatdate(usegmt=True)))
+        if "server" not in have:
+            added.append(("Server", SERVER_SOFTWARE))
+        if "connection" not in have:
+            keep_alive = self.request.keep_alive and not self.close
+            version = self.request.version
+            if keep_alive and version == HttpVersion10:
+                added.append(("Connection", "keep-alive"))
+            elif not keep_alive and version == HttpVersion11:
+                added.append(("Connection", "close"))
+        if not added:
+            return response
+        return replace(response, headers=(*response.headers, *added))
 
 
 class Stage(Protocol):

@@ -13,7 +13,7 @@ from inspector.core.errors import StoreError
 from inspector.core.rows import CaptureRow
 from inspector.core.store.errors import BUSY_TIMEOUT_S
 from inspector.core.store.groups import Answer, Attempt, RetryGroup
-from inspector.core.store.query import CaptureQuery
+from inspector.core.store.query import NEWEST_FIRST, SORT_KEYS, CaptureQuery, SortOrder
 from inspector.core.store.schema import MIGRATIONS, SCHEMA_VERSION
 from inspector.core.store.store import IMPORT_CHUNK, Store
 from inspector.core.store.writer import BUSY_WINDOW_S, GROUP_DELAY_S, GROUP_TARGET, MAX_BATCH
@@ -26,12 +26,15 @@ __all__ = [
     "IMPORT_CHUNK",
     "MAX_BATCH",
     "MIGRATIONS",
+    "NEWEST_FIRST",
     "SCHEMA_VERSION",
+    "SORT_KEYS",
     "Answer",
     "Attempt",
     "CaptureQuery",
     "CaptureRow",
     "RetryGroup",
+    "SortOrder",
     "Store",
     "StoreError",
 ]

@@ -175,12 +175,33 @@ def _migrate_v5(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX captures_entity_ref ON captures (entity_ref)")
 
 
+SORT_INDEXED = (
+    "method",
+    "path",
+    "entity_ref",
+    "entity_status",
+    "response_status",
+    "size",
+    "attempt",
+)
+"""Table columns that got an index for sorting in v6 (the others already had one)."""
+
+
+def _migrate_v6(conn: sqlite3.Connection) -> None:
+    # Clicking a header sorts in the store with keyset paging; without an index on the
+    # column every page of a 100,000-row store is a full scan and sort (measured 130-700 ms
+    # a page), with one it is an index walk from the cursor (~5 ms).
+    for column in SORT_INDEXED:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS captures_{column} ON captures ({column})")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_v1,
     _migrate_v2,
     _migrate_v3,
     _migrate_v4,
     _migrate_v5,
+    _migrate_v6,
 ]
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)

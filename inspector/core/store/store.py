@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from inspector.core import codec, paths
-from inspector.core.capture import Capture, ReplayRecord, SignatureCheck
+from inspector.core.capture import Capture, ReplayRecord, SignatureCheck, Verdict
 from inspector.core.capture_ids import choose_id
 from inspector.core.errors import CaptureIdError, StoreError
 from inspector.core.store import connections, entities, groups, schema
@@ -45,10 +45,13 @@ from inspector.core.store.insert import (
 from inspector.core.store.query import (
     ANY,
     CAPTURE_COLUMNS,
+    NEWEST_FIRST,
     ROW_COLUMNS,
     CaptureQuery,
     CaptureRow,
+    SortOrder,
     capture_from,
+    order_clauses,
     row_from,
     where_clauses,
 )
@@ -373,16 +376,27 @@ class Store:
         *,
         before_seq: int | None = None,
         limit: int = 200,
+        order: SortOrder = NEWEST_FIRST,
+        after: CaptureRow | None = None,
     ) -> list[CaptureRow]:
-        """Newest first; pass the last row's seq as ``before_seq`` for the next page."""
+        """One page in ``order`` (newest first by default).
+
+        ``after`` is the last row of the previous page (keyset paging: no OFFSET, so every
+        page costs the same however deep). ``before_seq`` only bounds the rows read to
+        ``seq < before_seq`` - the table's snapshot, so that rows stored later reach it once,
+        through ``since()``; in the default order it alone also pages.
+        """
         clauses, params = where_clauses(query)
         if before_seq is not None:
             clauses.append("c.seq < ?")
             params.append(before_seq)
+        order_by, keyset, keyset_params = order_clauses(order, after)
+        clauses += keyset
+        params += keyset_params
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._reader("read") as conn:
             rows = conn.execute(
-                f"SELECT {ROW_COLUMNS} FROM captures AS c {where} ORDER BY c.seq DESC LIMIT ?",
+                f"SELECT {ROW_COLUMNS} FROM captures AS c {where} {order_by} LIMIT ?",
                 [*params, limit],
             ).fetchall()
         return [row_from(r) for r in rows]
@@ -441,17 +455,31 @@ class Store:
                 return
 
     def distinct(
-        self, column: Literal["event_name", "entity_type", "method"]
+        self, column: Literal["event_name", "entity_type", "method"], within: CaptureQuery = ANY
     ) -> list[tuple[str, int]]:
-        """(value, count) pairs of a column, sorted by value; empty values left out."""
+        """(value, count) pairs of a column among the captures ``within`` matches, sorted by
+        value; empty values left out."""
         if column not in ("event_name", "entity_type", "method"):
             raise ValueError(f"distinct() does not support column {column!r}")
-        with self._reader("read") as conn:
-            rows = conn.execute(
-                f"SELECT {column}, count(*) FROM captures WHERE {column} != '' "
-                f"GROUP BY {column} ORDER BY {column}"
+        rows = self._grouped(within, f"c.{column}", f"c.{column} != ''")
+        return sorted((str(value), int(n)) for value, n in rows)
+
+    def verdict_counts(self, within: CaptureQuery = ANY) -> dict[tuple[Verdict, Verdict], int]:
+        """How many captures ``within`` matches have each (flex, fluent) verdict pair: any
+        signature filter's count is a sum of these."""
+        rows = self._grouped(within, "c.flex_verdict, c.fluent_verdict")
+        return {(Verdict(flex), Verdict(fluent)): int(n) for flex, fluent, n in rows}
+
+    def _grouped(self, within: CaptureQuery, columns: str, *extra: str) -> list[Any]:
+        """``columns..., count(*)`` per distinct value among the captures ``within`` matches."""
+        clauses, params = where_clauses(within)
+        clauses.extend(extra)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._reader("count") as conn:
+            return conn.execute(
+                f"SELECT {columns}, count(*) FROM captures AS c {where} GROUP BY {columns}",
+                params,
             ).fetchall()
-        return [(str(value), int(n)) for value, n in rows]
 
     # Retry groups and entity timelines: the SQL lives in groups.py and entities.py.
 

@@ -96,11 +96,13 @@ class CapturesController(QObject):
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rows_inserted_at_top.connect(self._after_insert)
         model.counts_changed.connect(self.update_counts)
+        self._keep_ids: list[str] = []
+        model.modelAboutToBeReset.connect(self._before_reset)
         model.modelReset.connect(self._after_reset)
         filter_bar.query_changed.connect(self.apply_query)
         selection_model = self.table.selectionModel()
         selection_model.currentRowChanged.connect(self._on_current_changed)
-        selection_model.selectionChanged.connect(lambda *_: ctx.commands.refresh())
+        selection_model.selectionChanged.connect(self._on_selection_changed)
         self.table.customContextMenuRequested.connect(self._table_menu)
         self.table.doubleClicked.connect(lambda _i: self.focus_detail())
 
@@ -150,11 +152,26 @@ class CapturesController(QObject):
 
     def _after_reset(self) -> None:
         self.ctx.commands.refresh()
+        if self._keep_ids:
+            row = self.model.row_of(self._keep_ids[0])
+            self._keep_ids = []
+            if row is not None:
+                self.selection.select_row(row)
+                return
         if self.following and self.model.rowCount() > 0:
             self.selection.select_row(0)
+        else:
+            # A reset clears the selection without a signal: let the detail pane follow.
+            self.selection.schedule_detail()
+
+    def _before_reset(self) -> None:
+        # A re-sort or a new filter keeps the selected capture selected when it is still
+        # among the first rows loaded.
+        self._keep_ids = self.selection.selected_ids()
 
     def update_counts(self, matching: int, total: int) -> None:
         self.filter_bar.set_counts(matching, total)
+        self.filter_bar.refresh_values()
         self._status_panel.set_count(total)
         empty = total == 0
         self._stack.setCurrentWidget(self._empty_state if empty else self.list_widget)
@@ -183,6 +200,13 @@ class CapturesController(QObject):
             self.ctx.notify("Follow newest is off while you look at older captures", 4000)
         self.selection.schedule_detail()
 
+    def _on_selection_changed(self) -> None:
+        self.ctx.commands.refresh()
+        if not self.selection.has_selection():
+            # A click on empty space or a reset clears the selection without moving the
+            # current index: the detail pane must still empty itself.
+            self.selection.schedule_detail()
+
     def focus_detail(self) -> None:
         self.selection.current_capture()
         self.detail.focus_current()
@@ -195,12 +219,7 @@ class CapturesController(QObject):
     def apply_query(self, query: object) -> None:
         if not isinstance(query, CaptureQuery):
             return
-        selected = self.selection.selected_ids()
         self.model.set_query(query)
-        if selected:
-            row = self.model.row_of(selected[0])
-            if row is not None:
-                self.selection.select_row(row)
 
     def filter_same_event(self) -> None:
         capture = self.selection.current_capture()

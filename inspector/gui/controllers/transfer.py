@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QDesktopServices
 
 from inspector.core.jobs import ImportResult, export_job, import_job, reverify_job
 from inspector.core.store import CaptureQuery
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
+from inspector.gui.file_dialogs import open_file_name, save_file_name
 from inspector.gui.workers import Worker
 
 __all__ = ["TransferController"]
@@ -86,7 +87,7 @@ class TransferController(QObject):
         return self.ctx.settings.last_export_dir or str(Path.home())
 
     def _ask_export(self, query: CaptureQuery, title: str) -> Worker[int] | None:
-        path, chosen = QFileDialog.getSaveFileName(
+        path, chosen = save_file_name(
             self.ctx.window,
             title,
             str(Path(self._start_dir()) / "captures.jsonl"),
@@ -100,7 +101,13 @@ class TransferController(QObject):
 
     def export_to(self, path: Path, fmt: str, query: CaptureQuery | None = None) -> Worker[int]:
         def done(count: int) -> None:
-            self.ctx.notify(f"Exported {count} capture(s) to {path}", 6000)
+            noun = "capture" if count == 1 else "captures"
+            folder = QUrl.fromLocalFile(str(path.parent))
+            self.ctx.notify_action(
+                f"Exported {count:,} {noun} to {path}",
+                "Open folder",
+                lambda: QDesktopServices.openUrl(folder),
+            )
 
         return self.ctx.run_job(
             "Export",
@@ -114,7 +121,7 @@ class TransferController(QObject):
         )
 
     def import_captures(self) -> Worker[ImportResult] | None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = open_file_name(
             self.ctx.window,
             "Import captures",
             self._start_dir(),

@@ -45,11 +45,15 @@ class ViewController(QObject):
         self.set_zoom(self.ctx.settings.zoom + step)
 
     def set_zoom(self, factor: float) -> None:
+        before = self.ctx.settings.zoom
         app = QApplication.instance()
         if isinstance(app, QApplication):
             factor = theme.set_zoom(app, factor)
         self.ctx.settings.zoom = factor
-        self.ctx.selection.table.update_row_height()
+        table = self.ctx.selection.table
+        table.update_row_height()
+        if before > 0 and factor != before:
+            table.scale_columns(factor / before)
         self.ctx.notify(f"Zoom {factor:.0%}", 2000)
 
     def set_theme(self, name: str) -> None:

@@ -34,7 +34,9 @@ from PySide6.QtGui import QColor, QFont
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.errors import InspectorError
-from inspector.core.store import CaptureQuery, CaptureRow, Store
+from inspector.core.store import NEWEST_FIRST, CaptureQuery, CaptureRow, SortOrder, Store
+from inspector.core.store.query import sort_value
+from inspector.core.text import format_size
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -111,6 +113,24 @@ COLUMN_TIPS: tuple[str, ...] = (
     "The response rule that answered (empty: the default answer), and a failed forward",
 )
 BADGE_COLUMNS = (COL_FLEX, COL_FLUENT)
+SORT_KEYS_BY_COLUMN: dict[int, str] = {
+    COL_TIME: "seq",
+    COL_METHOD: "method",
+    COL_PATH: "path",
+    COL_EVENT: "event_name",
+    COL_ENTITY_TYPE: "entity_type",
+    COL_ENTITY_REF: "entity_ref",
+    COL_STATUS: "entity_status",
+    COL_RESPONSE: "response_status",
+    COL_SIZE: "size",
+    COL_FLEX: "flex_verdict",
+    COL_FLUENT: "fluent_verdict",
+    COL_ATTEMPT: "attempt",
+}
+"""The store's sort key per column. Entity now is not in the capture store (it comes from
+the follow-up history), so it does not sort."""
+# Columns where the interesting end is the big one: a first click sorts them descending.
+_DESCENDING_FIRST = frozenset({COL_TIME, COL_SIZE, COL_RESPONSE, COL_ATTEMPT})
 # Entity-now values that are not a status but a failed look-up.
 _PROBLEMS = frozenset({"error", "not found"})
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
@@ -146,14 +166,6 @@ _CAUSES = {
 }
 
 
-def format_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def format_time(moment: datetime) -> str:
     local = moment.astimezone()
     return local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
@@ -169,6 +181,20 @@ def verdict_tooltip(header: SignatureHeader, verdict: Verdict, key: str | None) 
     return f"{header.value}: {verdict.label} - {_CAUSES.get(verdict, '')}"
 
 
+def event_cell(row: CaptureRow) -> str:
+    """The Event column: the event name, or why there is none (an empty cell looked like a
+    parsing bug), marked when the payload breaks Fluent's Event model."""
+    if row.payload_problems:
+        return f"⚠ {row.event_name or '(payload)'}"
+    if row.event_name:
+        return row.event_name
+    if row.rejected:
+        return "(rejected)"
+    kind = row.content_type.split(";", 1)[0].strip() or "no content type"
+    # "application/" says nothing here and pushed the telling part past the column's end.
+    return f"— not a Fluent event ({kind.removeprefix('application/')})"
+
+
 def row_cells(row: CaptureRow) -> tuple[str, ...]:
     """Every display string of a row, computed once when the row is loaded."""
     path = f"{row.path}?{row.query}" if row.query else row.path
@@ -176,8 +202,7 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
         format_time(row.received_at),
         row.method,
         path,
-        (f"⚠ {row.event_name or '(payload)'}" if row.payload_problems else row.event_name)
-        or ("(rejected)" if row.rejected else ""),
+        event_cell(row),
         row.entity_type,
         row.entity_ref,
         row.entity_status,
@@ -208,6 +233,9 @@ class CaptureTableModel(QAbstractTableModel):
     """(captures matching the filter, captures in the store)."""
     error = Signal(object)
     """An InspectorError from the store (shown by the window, never raised into Qt)."""
+    order_changed = Signal(int, Qt.SortOrder)
+    """(column, order) the rows are now sorted by (also when a click asked for a column that
+    cannot sort, so the view puts its indicator back)."""
 
     def __init__(
         self,
@@ -230,6 +258,7 @@ class CaptureTableModel(QAbstractTableModel):
         self._page_size = page_size
         self._tick_rows = max(1, max_rows_per_tick)
         self._query = CaptureQuery()
+        self._order = NEWEST_FIRST
         self._rows: list[CaptureRow] = []
         self._cells: list[tuple[str, ...]] = []
         self._exhausted = True
@@ -347,8 +376,41 @@ class CaptureTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return COLUMNS[section]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return COLUMN_TIPS[section]
+            if section not in SORT_KEYS_BY_COLUMN:
+                return COLUMN_TIPS[section] + " (does not sort: it is not in the capture store)"
+            return COLUMN_TIPS[section] + " - click to sort"
+        if role == Qt.ItemDataRole.InitialSortOrderRole:
+            descending = section in _DESCENDING_FIRST
+            return Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder
         return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Sort in the store (the view calls this on a header click): ORDER BY with keyset
+        paging, so the order covers every stored row, not just the loaded pages."""
+        key = SORT_KEYS_BY_COLUMN.get(column)
+        if key is None:
+            self.order_changed.emit(*self.sort_column())
+            return
+        self.set_order(SortOrder(key, order == Qt.SortOrder.DescendingOrder))
+
+    def sort_column(self) -> tuple[int, Qt.SortOrder]:
+        column = next(c for c, k in SORT_KEYS_BY_COLUMN.items() if k == self._order.key)
+        qt_order = (
+            Qt.SortOrder.DescendingOrder
+            if self._order.descending
+            else (Qt.SortOrder.AscendingOrder)
+        )
+        return column, qt_order
+
+    @property
+    def order(self) -> SortOrder:
+        return self._order
+
+    def set_order(self, order: SortOrder) -> None:
+        if order != self._order:
+            self._order = order
+            self.reload()
+        self.order_changed.emit(*self.sort_column())
 
     # flags() is deliberately not overridden: QAbstractTableModel's C++ default (enabled,
     # selectable, never has children) is what this table needs, and the view asks for it per
@@ -360,9 +422,16 @@ class CaptureTableModel(QAbstractTableModel):
     def fetchMore(self, parent: QModelIndex | QPersistentModelIndex) -> None:
         if parent.isValid() or self._exhausted:
             return
-        before = self._rows[-1].seq if self._rows else self._max_seq + 1
+        # Rows stored after the snapshot reach the table through since(), never here.
+        after = self._rows[-1] if self._rows else None
         rows = self._safe(
-            lambda: self._store.page(self._query, before_seq=before, limit=self._page_size)
+            lambda: self._store.page(
+                self._query,
+                before_seq=self._max_seq + 1,
+                limit=self._page_size,
+                order=self._order,
+                after=after,
+            )
         )
         if rows is None:
             self._exhausted = True
@@ -421,7 +490,7 @@ class CaptureTableModel(QAbstractTableModel):
         else:
             rows = self._safe(
                 lambda: self._store.page(
-                    self._query, before_seq=snapshot + 1, limit=self._page_size
+                    self._query, before_seq=snapshot + 1, limit=self._page_size, order=self._order
                 )
             )
             rows = rows or []
@@ -474,18 +543,22 @@ class CaptureTableModel(QAbstractTableModel):
             # match unseen (the filtered read came after the total's and saw all it could):
             # skipping them keeps the filtered read short when nothing matches.
             self._max_seq = max(self._max_seq, self._total_seq)
+        at_top = self._order == NEWEST_FIRST
         if rows:
             rows.reverse()  # since() is oldest first; the table is newest first
             self._refresh_attempts(rows)
-            self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
-            self._rows[0:0] = rows
-            self._cells[0:0] = [row_cells(row) for row in rows]
-            self.endInsertRows()
+            if at_top:
+                self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+                self._rows[0:0] = rows
+                self._cells[0:0] = [row_cells(row) for row in rows]
+                self.endInsertRows()
+            else:
+                self._insert_sorted(rows)
         if counted or rows:
             self._total += counted
             self._matching += len(rows)
             self.counts_changed.emit(self._matching, self._total)
-        if rows:
+        if rows and at_top:
             self.rows_inserted_at_top.emit(len(rows))
         if more:
             # A backlog: the rest on the next tick, after the loop has run other events.
@@ -577,8 +650,9 @@ class CaptureTableModel(QAbstractTableModel):
         if not self._rows:
             return
         fresh: dict[str, CaptureRow] = {}
-        oldest = self._rows[-1].seq
-        before = self._rows[0].seq + 1
+        # By seq range, whatever the table's order: sorted rows are not a contiguous range.
+        oldest = min(row.seq for row in self._rows)
+        before = max(row.seq for row in self._rows) + 1
         while True:
             page = self._safe(
                 functools.partial(self._store.page, self._query, before_seq=before, limit=1000)
@@ -609,6 +683,28 @@ class CaptureTableModel(QAbstractTableModel):
             if status:
                 self._entity_now[capture_id] = status
 
+    def _insert_sorted(self, rows: Iterable[CaptureRow]) -> None:
+        """Live rows in a sorted table go where the order puts them among the loaded rows.
+        One that sorts after the last loaded row is left for fetchMore(), whose keyset read
+        (bounded by the live mark, which now includes it) finds it in its place."""
+        order = self._order
+        for row in rows:
+            key = (sort_value(row, order), row.seq)
+            lo, hi = 0, len(self._rows)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                other = (sort_value(self._rows[mid], order), self._rows[mid].seq)
+                if (other > key) if order.descending else (other < key):
+                    lo = mid + 1
+                else:
+                    hi = mid
+            if lo == len(self._rows) and not self._exhausted:
+                continue
+            self.beginInsertRows(QModelIndex(), lo, lo)
+            self._rows.insert(lo, row)
+            self._cells.insert(lo, row_cells(row))
+            self.endInsertRows()
+
     def _tooltip(self, r: int, c: int) -> str | None:
         row = self._rows[r]
         if c == COL_FLEX:
@@ -623,7 +719,11 @@ class CaptureTableModel(QAbstractTableModel):
             return f"Delivery {row.attempt} of {row.attempts} with event id {row.event_id}"
         if c == COL_EVENT and row.payload_problems:
             return f"Payload problems (Fluent's Event model): {row.payload_problems}"
-        if c == COL_PATH or (c == COL_RULE and row.forward_error):
+        if (
+            c == COL_PATH
+            or (c == COL_RULE and row.forward_error)
+            or (c == COL_EVENT and not row.event_name)
+        ):
             return self._cells[r][c]
         if c == COL_ENTITY_NOW and row.id in self._entity_now:
             said = f"; the webhook said {row.entity_status}" if row.entity_status else ""

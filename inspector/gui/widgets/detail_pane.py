@@ -4,7 +4,8 @@ GraphQL follow-up tab the window adds (it follows ``capture_changed``)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QLabel, QSplitter, QTabBar, QTabWidget, QVBoxLayout, QWidget
 
 from inspector.core.capture import Capture
 from inspector.gui.widgets.act_view import ActView
@@ -14,6 +15,21 @@ from inspector.gui.widgets.raw_view import RawView
 from inspector.gui.widgets.summary_view import SummaryView
 
 TAB_SUMMARY, TAB_JSON, TAB_RAW, TAB_HEADERS, TAB_RESPONSE, TAB_GRAPHQL = range(6)
+
+EMPTY_HINT = "No capture selected.\n\nSelect a row in the table (or press J / K) to see it here."
+
+
+class _ArrowTabBar(QTabBar):
+    """Left and Right move between tabs while the tab bar has focus (Qt's own bar only does
+    it with Ctrl+Tab; the arrows are what keyboard users try first)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        step = {Qt.Key.Key_Left: -1, Qt.Key.Key_Right: 1}.get(Qt.Key(event.key()))
+        if step is not None and self.count() and not event.modifiers():
+            self.setCurrentIndex((self.currentIndex() + step) % self.count())
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
 
 class ResponseView(QWidget):
@@ -61,6 +77,7 @@ class DetailPane(QTabWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setTabBar(_ArrowTabBar(self))
         self.setDocumentMode(True)
         self.summary = SummaryView(self)
         self.json = JsonView(self)
@@ -73,6 +90,15 @@ class DetailPane(QTabWidget):
         self.addTab(self.headers, "Headers")
         self.addTab(self.response, "Response")
         self._capture: Capture | None = None
+        # Over the tabs' content while nothing is selected, so an empty pane says why it is
+        # empty (and a stale capture can never look current). Not over the GraphQL tab,
+        # which works without a capture.
+        self.hint = QLabel(EMPTY_HINT, self)
+        self.hint.setObjectName("detailHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setAutoFillBackground(True)
+        self.currentChanged.connect(lambda _i: self._update_hint())
         self.set_capture(None)
 
     @property
@@ -91,7 +117,23 @@ class DetailPane(QTabWidget):
             self.json.set_body(capture.body)
             self.raw.set_body(capture.body, capture.content_type)
             self.headers.set_headers(list(capture.headers))
+        self._update_hint()
         self.capture_changed.emit(capture)
+
+    def _update_hint(self) -> None:
+        show = self._capture is None and self.currentIndex() != TAB_GRAPHQL
+        self.hint.setVisible(show)
+        if show:
+            self._place_hint()
+            self.hint.raise_()
+
+    def _place_hint(self) -> None:
+        top = self.tabBar().geometry().bottom() + 1
+        self.hint.setGeometry(0, top, self.width(), max(0, self.height() - top))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_hint()
 
     def add_graphql_tab(self, panel: QWidget) -> int:
         """Add the follow-up panel as the GraphQL tab (the window connects it to

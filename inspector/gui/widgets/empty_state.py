@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from inspector.gui.icons import icon
 
@@ -52,12 +52,16 @@ class EmptyState(QWidget):
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.note.setWordWrap(True)
 
+        # Two by two: four in a row set the table side's minimum width (and with the detail
+        # pane made a 1024 px window too narrow for the window).
+        grid = QGridLayout()
+        grid.addWidget(self.send_button, 0, 0)
+        grid.addWidget(self.demo_button, 0, 1)
+        grid.addWidget(self.keys_button, 1, 0)
+        grid.addWidget(self.settings_button, 1, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.demo_button)
-        buttons.addWidget(self.keys_button)
-        buttons.addWidget(self.settings_button)
+        buttons.addLayout(grid)
         buttons.addStretch(1)
         center = QHBoxLayout()
         center.addStretch(1)

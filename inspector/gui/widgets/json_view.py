@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.core.text import format_size
 from inspector.gui.jsondoc import JsonParseResult, parse_json_body
 from inspector.gui.models.json_tree import FIND_LIMIT, JsonTreeModel, RowPath
 from inspector.gui.widgets.flow import flow_row
@@ -41,14 +42,6 @@ EXPAND_LIMIT = 5000
 """Expand all stops after this many nodes: the view would crawl beyond it."""
 
 _AUTO_EXPAND_ROWS = 50
-
-
-def format_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 class _Failed:

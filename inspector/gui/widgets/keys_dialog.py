@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
@@ -10,12 +11,12 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -25,7 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.errors import InspectorError
-from inspector.core.keys import KeyRing, load_public_key_file, parse_key_table
+from inspector.core.keys import (
+    KeyRing,
+    PublicKey,
+    load_public_key,
+    load_public_key_file,
+    parse_key_table,
+)
+from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.icons import icon
 
 DEMO_KEY_NAME = "demo"
@@ -103,6 +111,15 @@ class KeysDialog(QDialog):
         self.message.setObjectName("keyMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        # Room for three lines, always: a message appearing must not grow the box and move
+        # the buttons (a click aimed at Add landed elsewhere). Longer text is in the tooltip.
+        self.message.setFixedHeight(self.message.fontMetrics().lineSpacing() * 3 + 4)
+        self.confirm: Callable[[str, str], bool] = self._ask
+        """Asks before Remove (title, text) -> yes; tests answer it without a modal box."""
+        for edited in (self.name_edit.textChanged, self.data_edit.textChanged):
+            edited.connect(self._clear_message)
+        self.table.itemSelectionChanged.connect(self._clear_message)
         add_layout = QVBoxLayout(add_box)
         add_layout.addWidget(self.name_edit)
         add_layout.addWidget(self.data_edit)
@@ -159,7 +176,33 @@ class KeysDialog(QDialog):
 
     def _show(self, text: str, error: bool) -> None:
         self.message.setText(text)
+        self.message.setToolTip(text)
+        self.message.setProperty("error", error)
         self.message.setStyleSheet("color: #dc2626;" if error else "color: #16a34a;")
+
+    def _clear_message(self) -> None:
+        """The next action (typing, selecting) clears what the last one said."""
+        self.message.clear()
+        self.message.setToolTip("")
+
+    def _ask(self, title: str, text: str) -> bool:
+        yes, no = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
+        return QMessageBox.question(self, title, text, yes | no, no) == yes
+
+    def _duplicate_of(self, key: PublicKey) -> PublicKey | None:
+        return next((k for k in self._keyring.keys() if k.fingerprint == key.fingerprint), None)
+
+    def _add_checked(self, key: PublicKey) -> str | None:
+        """Add ``key`` unless the ring already has it (same fingerprint, any name); returns
+        the warning naming the existing entry instead."""
+        existing = self._duplicate_of(key)
+        if existing is not None:
+            return (
+                f"Not added: this key is already in the ring as '{existing.name}' "
+                f"(fingerprint {existing.short_fingerprint}…)."
+            )
+        self._keyring.add_key(key)
+        return None
 
     def add_from_fields(self) -> bool:
         """Add what was pasted: one named key, or every entry of a pasted key table."""
@@ -175,37 +218,44 @@ class KeysDialog(QDialog):
             )
             self.name_edit.setFocus()
             return False
+        added: list[str] = []
+        warnings: list[str] = []
         try:
-            if table:
-                for entry_name, entry_data in table:
-                    self._keyring.add(entry_name, entry_data)
-                added = ", ".join(n for n, _ in table)
-            else:
-                self._keyring.add(name, data)
-                added = name
+            for entry_name, entry_data in table or [(name, data)]:
+                warning = self._add_checked(load_public_key(entry_data, entry_name))
+                if warning is None:
+                    added.append(entry_name)
+                else:
+                    warnings.append(f"{entry_name}: {warning}" if table else warning)
         except InspectorError as exc:
-            self._show(str(exc), error=True)
             self._after_change()
+            self._show(str(exc), error=True)
             return False
-        self._show(f"Added {added}.", error=False)
-        self.name_edit.clear()
-        self.data_edit.clear()
+        if added:
+            # Cleared before the message is shown: clearing counts as an edit.
+            self.name_edit.clear()
+            self.data_edit.clear()
         self._after_change()
-        return True
+        said = [f"Added {', '.join(added)}."] if added else []
+        self._show(" ".join(said + warnings), error=bool(warnings))
+        return bool(added)
 
     def add_file(self, path: Path, name: str) -> bool:
         try:
             key = load_public_key_file(path, name)
-            self._keyring.add_key(key)
+            warning = self._add_checked(key)
+            if warning is not None:
+                self._show(warning, error=True)
+                return False
         except InspectorError as exc:
             self._show(str(exc), error=True)
             return False
-        self._show(f"Added {name} from {path.name}.", error=False)
         self._after_change()
+        self._show(f"Added {name} from {path.name}.", error=False)
         return True
 
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = open_file_name(
             self,
             "Choose a public key or certificate",
             "",
@@ -232,7 +282,17 @@ class KeysDialog(QDialog):
         self.add_file(chosen, self.name_edit.text().strip() or chosen.stem)
 
     def remove_selected(self) -> None:
-        for name in self._selected_names():
+        names = self._selected_names()
+        if not names:
+            return
+        listed = ", ".join(f"'{n}'" for n in names)
+        noun = "key" if len(names) == 1 else "keys"
+        if not self.confirm(
+            f"Remove {noun}",
+            f"Remove the {noun} {listed}? Webhooks signed with it will no longer verify.",
+        ):
+            return
+        for name in names:
             try:
                 self._keyring.remove(name)
             except InspectorError as exc:

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.listener import ListenerConfig, is_loopback
+from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.widgets.forward_settings import ForwardSettings
 
 
@@ -104,7 +104,7 @@ class ListenerSettingsDialog(QDialog):
         button = QPushButton("Browse…", box)
 
         def browse() -> None:
-            path, _ = QFileDialog.getOpenFileName(
+            path, _ = open_file_name(
                 self,
                 f"Choose the TLS {what}",
                 edit.text(),

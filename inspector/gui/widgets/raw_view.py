@@ -6,12 +6,11 @@ import enum
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, Qt
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QFontMetrics, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
-    QFileDialog,
     QHeaderView,
     QLabel,
     QMessageBox,
@@ -24,8 +23,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inspector.gui.file_dialogs import save_file_name
 from inspector.gui.jsondoc import parse_json_body, pretty_json
-from inspector.gui.models.hex_model import HexModel
+from inspector.gui.models.hex_model import HexModel, hex_width
 from inspector.gui.widgets.flow import flow_row
 from inspector.gui.widgets.highlighter import JsonHighlighter
 from inspector.gui.widgets.json_view import OFF_THREAD_BYTES, LatestOnlyRunner, format_size
@@ -79,6 +79,9 @@ def _cut_utf8(body: bytes, limit: int) -> bytes:
 class RawView(QWidget):
     """Exact body bytes: Text (with optional Pretty JSON and colouring) or Hex."""
 
+    wrap_changed = Signal(bool)
+    """The user turned text wrapping on or off (the window remembers it)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._body = b""
@@ -122,9 +125,8 @@ class RawView(QWidget):
         columns.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         columns.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         columns.setStretchLastSection(True)
-        columns.resizeSection(0, metrics.horizontalAdvance("0" * 8) + 24)
-        columns.resizeSection(1, metrics.horizontalAdvance("0" * 48) + 24)
-        columns.resizeSection(2, metrics.horizontalAdvance("0" * 16) + 24)
+        self._fit_hex()
+        self.hex.viewport().installEventFilter(self)
 
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.text)
@@ -142,6 +144,11 @@ class RawView(QWidget):
             "Pretty", "Re-indent JSON with 2 spaces (view only)", checkable=True
         )
         self.pretty_button.toggled.connect(self._refresh_text)
+        self.wrap_button = self._button(
+            "Wrap", "Wrap long lines in the text view (remembered)", checkable=True
+        )
+        self.wrap_button.setObjectName("rawWrap")
+        self.wrap_button.toggled.connect(self._set_wrap)
         self.copy_button = self._button("Copy body", "Copy the whole body as text")
         self.copy_button.clicked.connect(self.copy_body)
         self.save_button = self._button("Save body…", "Write the exact body bytes to a file")
@@ -164,6 +171,7 @@ class RawView(QWidget):
             self.text_button,
             self.hex_button,
             self.pretty_button,
+            self.wrap_button,
             self.size_label,
             self.copy_button,
             self.save_button,
@@ -252,7 +260,12 @@ class RawView(QWidget):
     def _update_pretty_button(self) -> None:
         pretty = self._pretty
         button = self.pretty_button
-        if pretty is not None and pretty.text is not None:
+        available = pretty is not None and pretty.text is not None
+        if self.hex_button.isChecked() and available:
+            button.setEnabled(False)
+            button.setToolTip("Pretty applies to the text view: switch to Text")
+            return
+        if available:
             button.setEnabled(True)
             button.setToolTip("Re-indent JSON with 2 spaces (view only; Copy and Save stay exact)")
         else:
@@ -272,8 +285,50 @@ class RawView(QWidget):
         else:
             self._mode_toggled()
 
+    # -- hex fit, wrap -----------------------------------------------------------------------
+
+    def _hex_widths(self, per_row: int) -> tuple[int, int, int]:
+        metrics = QFontMetrics(self.hex.font())
+        pad = metrics.horizontalAdvance("0") * 2
+        return (
+            metrics.horizontalAdvance("0" * 8) + pad,
+            metrics.horizontalAdvance("0" * hex_width(per_row)) + pad,
+            metrics.horizontalAdvance("0" * per_row) + pad,
+        )
+
+    def _fit_hex(self) -> None:
+        """16 bytes a row when the view is wide enough for all three columns, else 8: the
+        text column must always be visible (at the default width it was cut off)."""
+        available = self.hex.viewport().width()
+        per_row = 16 if sum(self._hex_widths(16)) <= available else 8
+        self.hex_model.set_bytes_per_row(per_row)
+        columns = self.hex.horizontalHeader()
+        for column, width in enumerate(self._hex_widths(per_row)):
+            columns.resizeSection(column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.hex.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_hex()
+        return super().eventFilter(watched, event)
+
+    @property
+    def wrap(self) -> bool:
+        return self.wrap_button.isChecked()
+
+    def set_wrap(self, on: bool) -> None:
+        self.wrap_button.setChecked(on)
+
+    def _set_wrap(self, on: bool) -> None:
+        self.text.setLineWrapMode(
+            QPlainTextEdit.LineWrapMode.WidgetWidth if on else QPlainTextEdit.LineWrapMode.NoWrap
+        )
+        self.wrap_changed.emit(on)
+
     def _mode_toggled(self, _checked: bool = False) -> None:
         hex_mode = self.hex_button.isChecked()
+        # Pretty and Wrap are about the text view; in Hex they would do nothing.
+        self._update_pretty_button()
+        self.wrap_button.setEnabled(not hex_mode)
         self.stack.setCurrentWidget(self.hex if hex_mode else self.text)
         self.setFocusProxy(self.hex if hex_mode else self.text)
         if not hex_mode:
@@ -352,7 +407,7 @@ class RawView(QWidget):
 
     def _ask_save(self) -> None:
         suffix = ".json" if self._jsonish else ".txt" if self._utf8_ok else ".bin"
-        path, _ = QFileDialog.getSaveFileName(self, "Save body", f"body{suffix}")
+        path, _ = save_file_name(self, "Save body", f"body{suffix}", "All files (*)")
         if not path:
             return
         try:

@@ -129,6 +129,9 @@ class StatusPanel(QWidget):
         self._health.setObjectName("listenerHealth")
         self._health.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._health.setWordWrap(False)
+        # Clipped in a narrow window rather than widening it; the tooltip (and the error
+        # box the listener controller shows) has the whole text.
+        self._health.setMinimumWidth(1)
         self._url = QLabel("", self)
         self._url.setObjectName("listenerUrl")
         self._url.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -209,7 +212,7 @@ class StatusPanel(QWidget):
         else:
             reason = status.error or "the listener failed"
             self._health.setText(f"Not listening: {reason}")
-            self._health.setToolTip(reason)
+            self._health.setToolTip(f"Not listening: {reason}")
             self._health.setStyleSheet("color: #dc2626;")
         listening = status.state is ListenerState.LISTENING and bool(status.url)
         self._url.setText(f"<b>{status.url}</b>" if listening else "")

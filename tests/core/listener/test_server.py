@@ -660,3 +660,33 @@ def test_2000_requests_over_32_keep_alive_connections(listener: Listener, store:
         assert verdicts(capture) == (Verdict.VALID, Verdict.VALID)
     missing = [capture_id for capture_id in ids if store.get(capture_id) is None]
     assert missing == []
+
+
+# -- the response as sent (issue 9, item 9) ---------------------------------------------------
+
+
+def _names(headers: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> list[str]:
+    return sorted(name.lower() for name, _ in headers)
+
+
+def test_stored_response_headers_are_every_header_sent(listener: Listener, store: Store) -> None:
+    body = event_body()
+    reply = request(listener.port, "POST", "/hooks", body, signed_headers(make_rsa_key(1024), body))
+    capture = stored(store, reply)
+    # Everything on the wire, Content-Length, Date and Server included, with the same values.
+    assert {"content-length", "date", "server"} <= set(_names(reply.headers))
+    assert sorted((n.lower(), v) for n, v in capture.response.headers) == sorted(
+        (n.lower(), v) for n, v in reply.headers
+    )
+
+
+def test_rejected_and_closed_answer_records_connection_close(
+    make_listener: MakeListener, store: Store
+) -> None:
+    listener = make_listener(body_limit=1000)
+    reply = request(listener.port, "POST", "/big", b"x" * 5000, [])
+    capture = store.get(reply.json()["id"])
+    assert capture is not None
+    assert sorted((n.lower(), v) for n, v in capture.response.headers) == sorted(
+        (n.lower(), v) for n, v in reply.headers
+    )
