@@ -324,7 +324,14 @@ class FluentClient:
                     f"Fluent refused the query (HTTP 403): {result.error_summary()} Grant the "
                     "missing permissions to the API user's role."
                 )
-            return GraphQLResult(body.get("data"), errors, status, elapsed, len(response.content))
+            return GraphQLResult(
+                body.get("data"),
+                errors,
+                status,
+                elapsed,
+                len(response.content),
+                body=response.content,
+            )
         if status == 403:
             raise AuthError(
                 "Fluent refused the query (HTTP 403): the API user lacks permission. Grant the "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.core.fluent.errors import GraphQLResponseError, explain_error
@@ -22,6 +22,9 @@ class GraphQLResult:
     """Seconds for the whole call, including any token request and retries."""
     size: int
     """Response body size in bytes."""
+    body: bytes = field(default=b"", repr=False, compare=False)
+    """The response body exactly as it came (the Raw tab shows these bytes, so its size and
+    the status line's are one number); empty for results rebuilt from history."""
 
     @property
     def ok(self) -> bool:

@@ -70,6 +70,9 @@ def test_the_graphql_tab_fits_without_horizontal_scrolling(  # type: ignore[no-u
     status = panel.results.status_label
     assert status.text().startswith("HTTP 200 · ")
     assert status.mapTo(panel, QPoint(0, 0)).y() < panel.results.tabs.mapTo(panel, QPoint(0, 0)).y()
+    # One size everywhere: the Raw tab holds the bytes as received, the size the status says.
+    raw_size = panel.results.raw_view.size_label.text()
+    assert raw_size and f" · {raw_size} · " in status.text()
 
 
 def test_the_splitter_stays_where_the_user_put_it_across_tabs(

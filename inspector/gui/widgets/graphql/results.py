@@ -73,7 +73,7 @@ class ResultsView(QObject):
         self.errors_label.clear()
 
     def show_result(self, result: GraphQLResult) -> None:
-        self._show_payload(result.data, result.errors)
+        self._show_payload(result.data, result.errors, result.body)
         parts = [
             f"HTTP {result.status}",
             f"{result.elapsed * 1000:.0f} ms",
@@ -109,14 +109,18 @@ class ResultsView(QObject):
         # The panel's palette, as before the split: the labels inherit it anyway.
         return self._palette_owner.palette()
 
-    def _show_payload(self, data: Any, errors: tuple[Any, ...] | list[Any]) -> int:
+    def _show_payload(
+        self, data: Any, errors: tuple[Any, ...] | list[Any], received: bytes = b""
+    ) -> int:
         payload: dict[str, Any] = {"data": data}
         if errors:
             payload["errors"] = list(errors)
         self.result_view.set_value(payload)
         # Open data -> entity -> its fields: the entity's status is what people look for first.
         self.result_view.tree.expandToDepth(1)
-        raw = json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
+        # The bytes as received when there are some (Pretty indents them), so Raw's size is
+        # the status line's; a saved run has only its parsed payload.
+        raw = received or json.dumps(payload, indent=2, ensure_ascii=False).encode("utf-8")
         self.raw_view.set_body(raw, "application/json")
         self.tabs.setCurrentWidget(self.result_view)
         return len(raw)
