@@ -66,17 +66,22 @@ def event(n: int, kind: int, event_id: str | None = None) -> dict[str, object]:
         "LOCATION": "LOCATION",
         "RETURN_ORDER": "RETURN_ORDER",
     }.get(entity_type, "ORDER")
+    # A root entity is its own root (Fluent's Event model; the payload checks say so).
+    is_root = entity_type == root_type
+    entity_ref = ref.format(n=1200 + n)
     return {
         "id": event_id or str(uuid.uuid4()),
         "name": name,
         "accountId": "ACME",
         "retailerId": "1",
         "entityId": str(5000 + n),
-        "entityRef": ref.format(n=1200 + n),
+        "entityRef": entity_ref,
         "entityType": entity_type,
         "entityStatus": status,
-        "rootEntityId": str(4000 + n),
-        "rootEntityRef": f"HD-{1200 + n:06d}" if root_type == "ORDER" else "DEFAULT:1",
+        "rootEntityId": str(5000 + n) if is_root else str(4000 + n),
+        "rootEntityRef": entity_ref
+        if is_root
+        else (f"HD-{1200 + n:06d}" if root_type == "ORDER" else "DEFAULT:1"),
         "rootEntityType": root_type,
         "type": "NORMAL",
         "attributes": {"carrier": "AUSPOST", "totalPrice": 42.5 + n, "items": n % 4 + 1},

@@ -81,7 +81,7 @@ from inspector.gui.widgets.status_panel import StatusPanel
 __all__ = ["COLUMNS", "ListenerFactory", "MainWindow"]
 
 APP_TITLE = "Fluent Webhook Inspector"
-DEFAULT_WIDTHS = (88, 56, 150, 140, 92, 104, 84, 66, 62, 100, 104, 60, 100, 110)
+DEFAULT_WIDTHS = (88, 56, 118, 172, 92, 104, 84, 66, 62, 108, 108, 60, 100, 110)
 # Model order follows the issue; on screen the verdicts sit next to the event they judge.
 # The signature badges come right after time and method, so they stay in view however narrow
 # the table gets (the GraphQL tab takes most of the width). Path, Response and Size follow
