@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +13,13 @@ import pytest
 from inspector.core import codec
 from inspector.core.errors import ListenerError
 from inspector.core.keys import KeyRing
-from inspector.core.listener import Listener, ListenerConfig
+from inspector.core.listener import ListenerConfig
 from inspector.core.store import Store
+from tests.core.listener.conftest import MakeListener
 from tests.support.captures import event_body
-from tests.support.crypto import make_rsa_key, signed_headers, spki_b64
+from tests.support.crypto import make_rsa_key, signed_headers
 from tests.support.http import build_request, connect, raw_exchange, read_reply, request
 from tests.support.target import closed_port, target
-
-MakeListener = Callable[..., Listener]
 
 RULES = {
     "rules": [
@@ -44,36 +42,6 @@ RULES = {
         {"name": "hang up", "match": {"path": "/drop"}, "respond": {"close": True}},
     ]
 }
-
-
-@pytest.fixture
-def keyring(tmp_path: Path) -> KeyRing:
-    ring = KeyRing(tmp_path / "keys.json")
-    ring.add("sandbox", spki_b64(make_rsa_key(1024)))
-    return ring
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "captures.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def make_listener(store: Store, keyring: KeyRing) -> Iterator[MakeListener]:
-    made: list[Listener] = []
-
-    def make(**config: object) -> Listener:
-        config.setdefault("port", 0)
-        listener = Listener(store, keyring, ListenerConfig(**config))  # type: ignore[arg-type]
-        made.append(listener)
-        listener.start()
-        return listener
-
-    yield make
-    for listener in made:
-        listener.stop()
 
 
 def _rules_file(tmp_path: Path, rules: object = RULES) -> Path:

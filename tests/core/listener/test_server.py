@@ -11,7 +11,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -28,6 +28,7 @@ from inspector.core.listener import (
     is_loopback,
 )
 from inspector.core.store import Store
+from tests.core.listener.conftest import KEY_NAME, MakeListener
 from tests.support.captures import event_body
 from tests.support.crypto import make_rsa_key, openssl_available, signed_headers, spki_b64
 from tests.support.http import (
@@ -40,39 +41,6 @@ from tests.support.http import (
     request,
     send,
 )
-
-KEY_NAME = "sandbox-sydney"
-MakeListener = Callable[..., Listener]
-
-
-@pytest.fixture
-def keyring(tmp_path: Path) -> KeyRing:
-    ring = KeyRing(tmp_path / "keys.json")
-    ring.add(KEY_NAME, spki_b64(make_rsa_key(1024)))
-    return ring
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "captures.sqlite3")
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def make_listener(store: Store, keyring: KeyRing) -> Iterator[MakeListener]:
-    made: list[Listener] = []
-
-    def make(**config: object) -> Listener:
-        config.setdefault("port", 0)
-        listener = Listener(store, keyring, ListenerConfig(**config))  # type: ignore[arg-type]
-        made.append(listener)
-        listener.start()
-        return listener
-
-    yield make
-    for listener in made:
-        listener.stop()
 
 
 @pytest.fixture
