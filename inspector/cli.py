@@ -789,9 +789,15 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
     else:
         available = profiles.list()
         if len(available) != 1:
+            if not available:
+                raise InspectorError(
+                    "No connection profile yet: add your Fluent account with 'fluent-inspector "
+                    "profile add NAME --base-url URL --client-id ID --username USER', or try "
+                    "the offline one: 'fluent-inspector sandbox --add-profile demo'."
+                )
             raise InspectorError(
-                "Say which profile to use with --profile NAME "
-                f"({len(available)} profiles exist; 'profile add' creates one)."
+                f"Say which profile to use with --profile NAME (one of: "
+                f"{', '.join(p.name for p in available)})."
             )
         profile = available[0]
     if args.query is not None:

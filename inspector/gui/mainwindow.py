@@ -247,6 +247,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
         self.statusBar().addPermanentWidget(self.demo_label)
+        # Out of the way while a message shows ("Exported N captures to PATH"): the demo's
+        # line is long and would squeeze the message to nothing.
+        self.statusBar().messageChanged.connect(
+            lambda shown: self.demo_label.setVisible(not shown and bool(self.demo_label.text()))
+        )
         self.statusBar().addPermanentWidget(self.status_panel, 1)
         self.statusBar().setSizeGripEnabled(True)
 
@@ -339,7 +344,9 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         else:
-            self.resize(1500, 900)
+            # 1500x900, or the screen's free area when smaller (a 1280x800 laptop).
+            screen = self.screen().availableGeometry()
+            self.resize(min(1500, screen.width()), min(900, screen.height()))
         state = s.window_state
         if state is not None:
             self.restoreState(state)

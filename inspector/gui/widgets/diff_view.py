@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.capture_ids import MIN_SHORT
 from inspector.core.diff import CaptureDiff, Change, json_path
 from inspector.gui import theme
 
@@ -344,7 +345,8 @@ class DiffDialog(QDialog):
     def __init__(self, diff: CaptureDiff, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("diffDialog")
-        self.setWindowTitle(f"Compare {diff.a.id[:8]} with {diff.b.id[:8]}")
+        # 13 digits: UUIDv7 ids share their first 12 (the millisecond) within a burst.
+        self.setWindowTitle(f"Compare {diff.a.id[:MIN_SHORT]} with {diff.b.id[:MIN_SHORT]}")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.view = DiffView(self)
         layout = QVBoxLayout(self)

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,6 +34,7 @@ from inspector.core.replay import (
     replay,
 )
 from inspector.core.store import Store
+from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.workers import Worker, run_in_background
 
 __all__ = ["KEY_DEMO", "KEY_FILE", "KEY_NONE", "ReplayDialog"]
@@ -197,11 +197,14 @@ class ReplayDialog(QDialog):
                 "fluent-signature SHA512withRSA); the key is read for this send only."
             )
         else:
-            text = "Sent byte-exact: Fluent signs no timestamp, so the signatures stay valid."
+            text = (
+                "Will be sent byte-exact: Fluent signs no timestamp, so the original "
+                "signatures stay valid at the target."
+            )
         self.warning.setText(text)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
+        path, _ = open_file_name(
             self, "Choose a private key", self.key_file.text(), "PEM files (*.pem *.key);;All (*)"
         )
         if path:

@@ -13,7 +13,14 @@ from typing import Any
 
 from graphql import GraphQLSchema
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFontDatabase, QKeyEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QFontDatabase,
+    QKeyEvent,
+    QResizeEvent,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QAbstractItemView, QCompleter, QPlainTextEdit, QTextEdit, QWidget
 
 from inspector.gui.widgets.graphql.highlight import GraphQLHighlighter
@@ -181,13 +188,27 @@ class GraphQLEditor(QPlainTextEdit):
             popup.hide()
             return context
         popup.setCurrentIndex(self.completer.completionModel().index(0, 0))
+        self._place_popup()
+        self.completion_shown.emit(rows)
+        return context
+
+    def _place_popup(self) -> None:
+        # The cursor's line in view first: the popup opens at the cursor, not where the
+        # line was before the editor scrolled.
+        self.ensureCursorVisible()
+        popup = self._popup()
         rect = self.cursorRect()
         rect.setWidth(
             max(200, popup.sizeHintForColumn(0) + popup.verticalScrollBar().sizeHint().width())
         )
         self.completer.complete(rect)
-        self.completion_shown.emit(rows)
-        return context
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The diagnostics line below the editor appears while typing and shrinks it: an open
+        # popup follows the cursor instead of floating where the line used to be.
+        if self._popup().isVisible():
+            self._place_popup()
 
     def completion_rows(self) -> list[str]:
         """The rows the popup shows now (the items that match the typed prefix)."""
