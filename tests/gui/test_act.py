@@ -157,3 +157,43 @@ def test_the_replay_command_opens_on_the_selection_and_shows_replays_in_the_deta
     qtbot.waitUntil(lambda: window.detail.response.act.replays.topLevelItemCount() == 1)
     item = window.detail.response.act.replays.topLevelItem(0)
     assert "HTTP 201" in item.text(2) and item.text(3) == "original"
+
+
+def _answer_next_box(qtbot, button) -> list[str]:  # type: ignore[no-untyped-def]
+    """Click ``button`` on the next message box the app opens, as a user would; returns
+    its text once it has been seen."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen: list[str] = []
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(20, click)
+    return seen
+
+
+def test_closing_the_rules_editor_asks_before_dropping_unsaved_rules(qtbot, main_window) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QMessageBox
+
+    editor = main_window.act.open_rules()
+    editor.example.click()
+    assert editor.unsaved
+    seen = _answer_next_box(qtbot, QMessageBox.StandardButton.Cancel)
+    editor.reject()
+    assert seen and "not saved" in seen[0]
+    assert editor.isVisible()  # Cancel keeps the editor and its text
+    seen = _answer_next_box(qtbot, QMessageBox.StandardButton.Save)
+    editor.reject()
+    assert seen and not editor.isVisible()
+    assert "fail twice" in editor.path.read_text(encoding="utf-8")  # saved and applied
+    reopened = main_window.act.open_rules()
+    assert not reopened.unsaved
+    reopened.reject()  # nothing changed: closes without asking
+    assert not reopened.isVisible()

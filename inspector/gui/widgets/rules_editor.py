@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -64,6 +65,7 @@ class RulesEditor(QDialog):
             existing = ""
             self._initial_problem = f"Could not read {self.path}: {exc}"
         self.text.setPlainText(existing)
+        self._saved_text = existing
         intro = QLabel(
             "The first rule whose <i>match</i> fits answers; no match → the default answer "
             "(or the forward target). Every <i>match</i> key is optional: <i>path</i> (glob), "
@@ -93,6 +95,27 @@ class RulesEditor(QDialog):
         layout.addWidget(buttons)
         self.text.textChanged.connect(self.check)
         self.check()
+
+    @property
+    def unsaved(self) -> bool:
+        return self.text.toPlainText() != self._saved_text
+
+    def reject(self) -> None:
+        """Close (or Esc): unsaved rules are not thrown away without asking."""
+        if self.unsaved:
+            save, discard = QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Discard
+            answer = QMessageBox.question(
+                self,
+                "Unsaved rules",
+                "The rules were changed but not saved. Save and apply them?",
+                save | discard | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Cancel:
+                return
+            if answer == save and not self.save():
+                return  # not valid: stay, the status line says why
+        super().reject()
 
     def problem(self) -> RulesError | None:
         try:
@@ -131,6 +154,7 @@ class RulesEditor(QDialog):
             self._show(f"Not saved: could not write {self.path}: {exc}", ok=False)
             return False
         self.saved = True
+        self._saved_text = self.text.toPlainText()
         applied = self._apply()
         if applied is None:
             self._show(f"Saved to {self.path}; the listener answers by these rules now.", ok=True)
