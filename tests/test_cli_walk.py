@@ -127,7 +127,7 @@ def test_verify_import_export_follow_up_profile_use_the_data_dir(
     follow = run(
         *_placed(position, ["follow-up"], ["0123456789ab"], data), decoy=decoy, check=False
     )
-    assert_clean_error(follow, "--profile")
+    assert_clean_error(follow, "No connection profile yet", "profile add")
 
     run(
         *_placed(
@@ -237,7 +237,7 @@ def test_listen_lines_show_a_usable_short_id_and_hide_query_secrets(
     assert len(set(shorts)) == 3
     # Each short id works where an id is taken (follow-up finds it; only the profile is missing).
     follow = run("follow-up", shorts[0], "--data-dir", str(data), decoy=decoy, check=False)
-    assert_clean_error(follow, "--profile")
+    assert_clean_error(follow, "No connection profile yet", "profile add")
     # The whole query stays in what is stored and exported.
     exported = run("export", "--data-dir", str(data), decoy=decoy).stdout
     assert "token=s3cr3t&env=prod" in exported
