@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
 import queue
@@ -24,7 +25,7 @@ from inspector.core import paths
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
-from inspector.core.text import escape_control
+from inspector.core.text import EscapingFormatter, escape_control
 
 EXIT_OK = 0
 EXIT_NOT_VALID = 1
@@ -286,7 +287,19 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _err(message: str) -> None:
-    print(f"fluent-inspector: {message}", file=sys.stderr)
+    # Messages quote ids, paths and file contents a user (or a webhook) supplied.
+    print(f"fluent-inspector: {escape_control(message)}", file=sys.stderr)
+
+
+def _log_to_stderr() -> None:
+    """Warnings from the core (a rules file that stopped parsing, keys that did not reload)
+    reach the terminal as one escaped line each, not through logging's bare fallback."""
+    package = logging.getLogger("inspector")
+    if not package.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(EscapingFormatter("fluent-inspector: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        package.addHandler(handler)
 
 
 #: Largest key file `keys add` reads: a PEM certificate chain is a few KiB.
@@ -951,6 +964,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # No command named: the window, with whatever options were given for it.
         arguments.insert(0, "gui")
     args = parser.parse_args(arguments)
+    if args.command != "gui":
+        _log_to_stderr()
     try:
         return COMMANDS[args.command](args)
     except InspectorError as exc:
