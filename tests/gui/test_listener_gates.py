@@ -145,6 +145,8 @@ def test_the_window_applies_keeps_and_shows_both(  # type: ignore[no-untyped-def
         assert listener_config_from(gui_settings).require_signature is True
 
         base = url[: -len(prefix)]
+        # Copy as cURL joins this with a capture's target, which holds the prefix already.
+        assert window.listener.base_url() == base + "/"
         for path in ("/", "/h/", "/wp-login.php"):
             assert httpx.post(base + path, content=b"{}", timeout=10).status_code == 404
         assert httpx.post(url, content=b"{}", timeout=10).status_code == 401  # unsigned

@@ -171,8 +171,15 @@ class ListenerController(QObject):
         return self._status_panel.health_text()
 
     def base_url(self) -> str:
-        """Where the listener is, or would be with the current settings."""
-        return self.url() or f"http://{self.config.host}:{self.config.port}/"
+        """Where the listener is, or would be with the current settings: scheme, host and
+        port only (a capture's target already holds the path prefix, if any)."""
+        url = self.url()
+        if url is None:
+            return f"http://{self.config.host}:{self.config.port}/"
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}/"
 
     def reload_rules(self) -> str | None:
         """Apply the saved rules file now: None once the running listener uses it, else
