@@ -43,8 +43,9 @@ __all__ = [
 NO_KEY_FOR_SIGNED_ONLY = (
     "Signed-only mode (--require-signature) needs at least one Fluent public key, and none "
     "is configured: every webhook would be refused. Add one with "
-    "'fluent-inspector keys add NAME FILE' (or in the window: Keys…, Ctrl+K), or listen "
-    "without --require-signature."
+    "'fluent-inspector keys add NAME FILE' (in the window: Keys…, Ctrl+K) and start again, "
+    "or listen without --require-signature (in the window: untick Signed only in Listener "
+    "settings)."
 )
 
 PATH_PREFIX_ENV = "FLUENT_INSPECTOR_PATH_PREFIX"
