@@ -76,25 +76,25 @@ def path_prefix_problem(prefix: str) -> str | None:
     shown = escape_control(prefix)
     example = "e.g. /h/ followed by a long random string (the window's Generate makes one)"
     if not prefix.startswith("/"):
-        return f"The path prefix {shown!r} must start with '/': {example}."
+        return f"The path prefix '{shown}' must start with '/': {example}."
     if any(c in prefix for c in "?#"):
-        return f"The path prefix {shown!r} must be a path only, without '?' or '#': {example}."
+        return f"The path prefix '{shown}' must be a path only, without '?' or '#': {example}."
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in prefix):
-        return f"The path prefix {shown!r} contains control characters: {example}."
+        return f"The path prefix '{shown}' contains control characters: {example}."
     bad = sorted({c for c in prefix if c not in _PREFIX_CHARS})
     if bad:
         listed = " ".join(repr(c) for c in bad)
         return (
-            f"The path prefix {shown!r} contains {listed}: use letters, digits and "
+            f"The path prefix '{shown}' contains {listed}: use letters, digits and "
             f"- . _ ~ only, separated by '/' ({example})."
         )
     segments = prefix.rstrip("/").split("/")[1:]
     if not segments:
         return f"The path prefix '/' is every path: leave it out, or give one ({example})."
     if any(s in (".", "..") for s in segments) or ".." in prefix:
-        return f"The path prefix {shown!r} must not contain '..' or '.' segments: {example}."
+        return f"The path prefix '{shown}' must not contain '..' or '.' segments: {example}."
     if any(not s for s in segments):
-        return f"The path prefix {shown!r} has an empty segment ('//'): {example}."
+        return f"The path prefix '{shown}' has an empty segment ('//'): {example}."
     if len(prefix) > _PREFIX_MAX:
         return f"The path prefix is {len(prefix)} characters long; at most {_PREFIX_MAX}."
     return None
