@@ -138,6 +138,22 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="answer by these response rules (JSON; re-read when it changes)",
     )
+    listen.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="signed-only: answer 401 (and record it as rejected) unless a configured key "
+        "verifies flex.signature or fluent-signature",
+    )
+    listen.add_argument(
+        "--path-prefix",
+        metavar="/h/SECRET",
+        help="serve only paths under this secret prefix; others get 404 and are not stored "
+        "(default: $FLUENT_INSPECTOR_PATH_PREFIX, which keeps it out of `ps`)",
+    )
+    # Internal: how often the "refused N request(s)" line may appear (tests shorten it).
+    listen.add_argument(
+        "--refused-report-interval", type=_positive_number, default=60.0, help=argparse.SUPPRESS
+    )
     # The window's rules.json may not exist yet: then there are no rules until it does.
     listen.add_argument("--rules-if-present", action="store_true", help=argparse.SUPPRESS)
     # Internal, so hidden from --help: the window drives its child listener with these.
@@ -463,6 +479,47 @@ def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | Non
     return session
 
 
+def _path_prefix(args: argparse.Namespace) -> str | None:
+    """--path-prefix, else the environment's; checked here so a bad one is a usage error."""
+    from inspector.core.listener.gates import PATH_PREFIX_ENV, normalize_path_prefix
+
+    given = args.path_prefix if args.path_prefix is not None else os.environ.get(PATH_PREFIX_ENV)
+    try:
+        return normalize_path_prefix(given)
+    except ValueError as exc:
+        where = "--path-prefix" if args.path_prefix is not None else f"${PATH_PREFIX_ENV}"
+        raise InspectorError(f"{where}: {exc}") from None
+
+
+def _refusal_reporter(listener: Any, interval: float) -> Callable[[], None] | None:
+    """A tick that says, at most once per ``interval``, how many requests the path prefix
+    refused since it last said so. Counts only: the refused paths are a scanner's input,
+    not worth a terminal line each (and never printed raw)."""
+    if not listener.config.path_prefix:
+        return None
+    import time
+
+    said = [0, time.monotonic()]  # count reported so far, when
+
+    def tick() -> None:
+        now = time.monotonic()
+        if now - said[1] < interval:
+            return
+        count = listener.refused_outside_prefix
+        if count > said[0]:
+            _err(refused_line(count - said[0], interval))
+            said[0] = count
+        said[1] = now
+
+    return tick
+
+
+def refused_line(count: int, interval: float = 60.0) -> str:
+    """What `listen` says about requests the path prefix refused in the last interval."""
+    what = "the last minute" if interval == 60 else f"the last {interval:g} s"
+    return f"refused {count} request(s) outside --path-prefix in {what}"
+
+
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
     from inspector.core.listener.serve import serve_until_stopped
@@ -490,6 +547,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         forward_fallback=args.forward_fallback,
         rules_file=args.rules,
         rules_must_exist=not args.rules_if_present,
+        require_signature=args.require_signature,
+        path_prefix=_path_prefix(args),
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
@@ -511,7 +570,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
         listener.subscribe_captures(on_capture)
     stored = [0]  # counted on the listener's thread, read here after it stopped
     listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
-    serve_until_stopped(listener, store, keyring, done, warn=_err, on_stopped=stop_printer)
+    serve_until_stopped(
+        listener,
+        store,
+        keyring,
+        done,
+        warn=_err,
+        on_stopped=stop_printer,
+        every_half_second=_refusal_reporter(listener, args.refused_report_interval),
+    )
     print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
 
