@@ -39,6 +39,9 @@ def record_to_capture(record: object) -> Capture:
     return codec.decode_capture(record)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _utf8_json(value: object) -> bytes:
     """``value`` as UTF-8 JSON. A store may hold text with lone UTF-16 surrogates (written
     before import refused them, or parsed from a body's ``\\ud800`` escape): UTF-8 cannot
@@ -280,7 +283,7 @@ class ImportReader(Generic[_T]):
             for number, line in enumerate(fp, start=1):
                 done += len(line)
                 self.done = done
-                if not line.strip():
+                if line[:1] in b" \t\r\n" and not line.strip():  # no copy of every record
                     continue
                 try:
                     record = loads(line.decode("utf-8"))
@@ -347,8 +350,6 @@ def import_file(path: Path) -> Iterator[Capture]:
     """
     yield from ImportReader(path)
 
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 # What the first key of a record's path is, in words, for the refusal below.
 _FIELD_WORDS = {
