@@ -766,14 +766,82 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _ImportBar:
+    """The import's progress on stderr, redrawn in place at most ten times a second; only
+    when stderr is a terminal (a pipe or a log gets the final line alone). Ctrl+C asks the
+    import to stop after the batches already queued (a second Ctrl+C interrupts)."""
+
+    WIDTH = 28
+
+    def __init__(self, tally: Any, stream: IO[str]) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._began = self._clock()
+        self._last = 0.0
+        self._tally = tally
+        self._stream = stream
+        self.shown = stream.isatty()
+        self.stop = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop.is_set()
+
+    def report(self, done: int, total: int) -> None:
+        now = self._clock()
+        if not self.shown or now - self._last < 0.1:
+            return
+        self._last = now
+        fraction = min(1.0, done / total) if total else 0.0
+        filled = round(fraction * self.WIDTH)
+        imported = self._tally.read
+        rate = imported / max(now - self._began, 1e-6)
+        self._stream.write(
+            f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%}  "
+            f"{imported:,} captures  {rate:,.0f}/s  Ctrl+C stops\x1b[K"
+        )
+        self._stream.flush()
+
+    def clear(self) -> None:
+        if self.shown and self._last:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    # The window's import loop (same batches), without progress or cancellation.
-    from inspector.core.jobs import NO_PROGRESS, import_job
+    # The window's import job (same batches); here with a bar on a terminal and Ctrl+C.
+    from inspector.core.jobs import Cancelled, ImportTally, import_job, import_summary
     from inspector.core.store import Store
 
-    with Store.open(_data_dir(args)) as store:
-        added, seen = import_job(NO_PROGRESS, store, args.file)
-    print(f"imported {added} capture(s) from {args.file} ({seen - added} already present)")
+    tally = ImportTally()
+    bar = _ImportBar(tally, sys.stderr)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        del signum, frame
+        if bar.stop.is_set():
+            raise KeyboardInterrupt
+        bar.stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        with Store.open(_data_dir(args)) as store:
+            result = import_job(bar, store, args.file, tally)
+    except Cancelled:
+        bar.clear()
+        where = f" after {tally.where}" if tally.where else ""
+        print(
+            f"{import_summary(tally.result())}; cancelled{where}: those captures are stored, "
+            f"the rest of {args.file} was not read (importing it again skips what is stored)"
+        )
+        return 130
+    except BaseException:
+        bar.clear()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.clear()
+    print(import_summary(result))
     return EXIT_OK
 
 
