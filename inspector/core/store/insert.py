@@ -32,6 +32,7 @@ __all__ = [
     "signatures_json",
     "verdict_columns",
     "write_outcome",
+    "write_redaction",
 ]
 
 _K = TypeVar("_K")
@@ -266,4 +267,12 @@ def insert_replays(
     conn.executemany(
         "INSERT INTO replays (capture_id, record) VALUES (?, ?)",
         [(capture_id, json.dumps(codec.encode_replay(replay))) for replay in replays],
+    )
+
+
+def write_redaction(conn: sqlite3.Connection, capture: Capture) -> None:
+    """Keep the redaction mark of a stored (imported) capture, in the current transaction."""
+    conn.execute(
+        "UPDATE captures SET redacted = ? WHERE id = ?",
+        (json.dumps(codec.encode_redaction(capture.redacted)), capture.id),
     )

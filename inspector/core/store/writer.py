@@ -32,7 +32,13 @@ from typing import Any, TypeVar
 from inspector.core.capture import Capture
 from inspector.core.errors import StoreError
 from inspector.core.store.errors import map_error
-from inspector.core.store.insert import insert, insert_replays, rows_for, write_outcome
+from inspector.core.store.insert import (
+    insert,
+    insert_replays,
+    rows_for,
+    write_outcome,
+    write_redaction,
+)
 
 __all__ = ["MAX_BATCH", "ImportChunk", "Op", "Pending", "Writer"]
 
@@ -316,5 +322,7 @@ class ImportChunk:
                     write_outcome(conn, capture)
                 if capture.replays:
                     insert_replays(conn, capture.id, capture.replays)
+                if capture.redacted is not None:
+                    write_redaction(conn, capture)
         self.writer.rows_estimate += len(fresh)
         return len(fresh)
