@@ -133,6 +133,14 @@ def test_the_mark_survives_import_and_timeline_shows_it(filled: Path, tmp_path: 
     timeline = cli("timeline", "HD-9", data_dir=fresh)
     assert timeline.returncode == 0, timeline.stderr
     assert "flex ⊘ fluent ⊘" in timeline.stdout
+    ids = [json.loads(line)["id"] for line in back.stdout.splitlines()]
+    diff = cli("diff", ids[0], ids[1], data_dir=fresh)
+    assert diff.returncode == 0, diff.stderr
+    # The event's body was changed (its signatures no longer apply); the text body was not
+    # JSON, so its stored verdicts read as they were.
+    sides = {line[:1]: line for line in diff.stdout.splitlines()[:2]}
+    assert "fluent-signature ⊘ redacted" in sides["A"]
+    assert "fluent-signature ✓ valid" in sides["B"] and "⊘" not in sides["B"]
 
 
 def test_listen_help_says_json_prints_secrets() -> None:

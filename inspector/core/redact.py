@@ -110,7 +110,7 @@ class JsonPath:
 
 def _bad(text: str, at: int, why: str) -> RedactError:
     return RedactError(
-        f"unsupported JSON path {text!r}: {why} at character {at + 1}. "
+        f"unsupported JSON path {text!r} at character {at + 1}: {why}. "
         f"Supported: {SUPPORTED} (e.g. $.customer.email, $.items[*].address, ..email)."
     )
 

@@ -93,7 +93,7 @@ def _accept_next_dialog(qtbot, change) -> None:  # type: ignore[no-untyped-def]
 def test_the_row_opens_the_dialog_and_ticks_itself(qtbot) -> None:  # type: ignore[no-untyped-def]
     row = RedactRow("Authorization", enabled=False)
     qtbot.addWidget(row)
-    assert row.spec is None and "off" in row.summary.text()
+    assert row.spec is None and "off" in row.summary.full_text()
 
     def change(dialog: RedactDialog) -> None:
         dialog.path_boxes["$..primaryEmail"].setChecked(True)
@@ -103,7 +103,7 @@ def test_the_row_opens_the_dialog_and_ticks_itself(qtbot) -> None:  # type: igno
         qtbot.mouseClick(row.button, Qt.MouseButton.LeftButton)
     assert row.enabled and row.spec is not None
     assert row.text == "authorization,$..primaryEmail"
-    assert row.summary.text() == "authorization, $..primaryEmail"
+    assert row.summary.full_text() == "authorization, $..primaryEmail"
 
 
 def test_the_row_sits_in_the_save_dialog(qtbot) -> None:  # type: ignore[no-untyped-def]

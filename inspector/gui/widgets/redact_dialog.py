@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -31,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from inspector.core.errors import RedactError
 from inspector.core.redact import PLACEHOLDER, SUPPORTED, RedactSpec, parse_spec
+from inspector.gui.theme import is_dark
 
 __all__ = [
     "DEFAULT_CHOICE",
@@ -71,6 +73,31 @@ def spec_text(headers: Iterable[str], paths: Iterable[str]) -> str:
 
 def _validated(text: str) -> RedactSpec:
     return parse_spec([text])
+
+
+class _ElidedLabel(QLabel):
+    """One line that ends in "…" when it does not fit (the whole text is the tooltip)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        width = max(self.width(), 40)
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, width))
 
 
 class RedactDialog(QDialog):
@@ -146,7 +173,9 @@ class RedactDialog(QDialog):
         self.problem = QLabel(self)
         self.problem.setObjectName("redactProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #dc2626;")
+        # A red that reads on both themes' window colours.
+        red = "#f87171" if is_dark(self.palette()) else "#b91c1c"
+        self.problem.setStyleSheet(f"color: {red};")
         self.problem.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.problem)
 
@@ -213,10 +242,8 @@ class RedactRow(QWidget):
             "for sharing the file in a support ticket"
         )
         self.check.setChecked(enabled)
-        self.summary = QLabel(self)
+        self.summary = _ElidedLabel(self)
         self.summary.setObjectName("redactSummary")
-        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.button = QPushButton("Redact…", self)
         self.button.setObjectName("redactChoose")
         self.button.setAutoDefault(False)
@@ -259,10 +286,6 @@ class RedactRow(QWidget):
 
     def _show(self) -> None:
         what = self._spec.summary if self._spec else "nothing chosen"
-        if self.check.isChecked():
-            self.summary.setText(what)
-            self.summary.setEnabled(True)
-        else:
-            self.summary.setText(f"off (last choice: {what})")
-            self.summary.setEnabled(False)
-        self.summary.setToolTip(what)
+        on = self.check.isChecked()
+        self.summary.set_full_text(what if on else f"off (last choice: {what})")
+        self.summary.setEnabled(on)
