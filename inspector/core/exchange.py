@@ -19,6 +19,7 @@ from inspector.core import codec
 from inspector.core.capture import Capture, ResponseRecord, new_capture_id, split_target
 from inspector.core.errors import ExchangeError
 from inspector.core.events import parse_event
+from inspector.core.redact import PLACEHOLDER
 
 JSONL = "jsonl"
 HAR = "har"
@@ -63,6 +64,9 @@ def _header_value(headers: Iterable[tuple[str, str]], name: str) -> str:
 def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
     scheme = "https" if capture.tls else "http"
     host = _header_value(capture.headers, "host") or "localhost"
+    if host == PLACEHOLDER:
+        # A redacted Host: "http://[redacted]/" would read as a broken IPv6 literal.
+        host = "redacted.invalid"
     mime = capture.content_type or "application/octet-stream"
     post = _har_content(capture.body, mime)
     post_data: dict[str, Any] = {"mimeType": mime, "text": post["text"], "params": []}
