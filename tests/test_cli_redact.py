@@ -132,7 +132,7 @@ def test_the_mark_survives_import_and_timeline_shows_it(filled: Path, tmp_path: 
     assert {m["body"] for m in marks if m} == {"changed", "not_json"}
     timeline = cli("timeline", "HD-9", data_dir=fresh)
     assert timeline.returncode == 0, timeline.stderr
-    assert "flex ⊘ fluent ⊘" in timeline.stdout
+    assert "flex ⊘ redacted  fluent ⊘ redacted" in timeline.stdout
     ids = [json.loads(line)["id"] for line in back.stdout.splitlines()]
     diff = cli("diff", ids[0], ids[1], data_dir=fresh)
     assert diff.returncode == 0, diff.stderr
