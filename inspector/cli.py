@@ -25,6 +25,7 @@ from inspector.core import paths
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
+from inspector.core.redact import REDACTED, badge
 from inspector.core.text import EscapingFormatter, escape_control
 
 EXIT_OK = 0
@@ -98,7 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE|NAME=FILE",
         help="also verify with this public key (this run only; repeatable)",
     )
-    listen.add_argument("--json", action="store_true", help="print JSON lines")
+    listen.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines, for programs: every header, Authorization and signature "
+        "values included (share an 'export --redact' instead)",
+    )
     listen.add_argument(
         "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
     )
@@ -217,6 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["jsonl", "har"], default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     export.add_argument("--search", default="", help="only captures matching this text")
+    export.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="HEADER,JSONPATH,...",
+        help="replace these headers' values and these JSON paths' values with \"[redacted]\" "
+        "(comma-separated, repeatable; paths: $, .name, ['name'], [N], [*], ..name - e.g. "
+        "Authorization,$.customer.email,$.items[*].address); the records say they were "
+        "redacted, and their signatures no longer apply",
+    )
 
     imp = sub.add_parser("import", help="read captures from a JSON-lines or HAR file")
     _add_data_dir(imp)
@@ -385,6 +401,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def _badge(capture: Capture, header: SignatureHeader) -> str:
     check = capture.signature(header)
     short = "flex" if header is SignatureHeader.FLEX else "fluent"
+    if capture.redacted is not None and badge(check.verdict, header, capture.redacted) is REDACTED:
+        # An imported redacted export: its body is not what was signed.
+        return f"{short} {REDACTED.symbol} {REDACTED.label}"
     text = f"{short} {check.verdict.symbol} {check.verdict.label}"
     if check.verdict is Verdict.VALID and check.key_name:
         text += f" ({check.key_name})"
@@ -754,15 +773,20 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     # The window's export loop, without progress or cancellation.
     from inspector.core.jobs import NO_PROGRESS, export_job
+    from inspector.core.redact import Redactor, parse_spec
     from inspector.core.store import CaptureQuery, Store
 
+    # A bad path is a usage error before anything is opened or written.
+    spec = parse_spec(args.redact)
+    redactor = Redactor(spec) if spec else None
     with Store.open(_data_dir(args)) as store:
         query = CaptureQuery(text=args.search)
         target = sys.stdout.buffer if args.output is None else args.output
-        count = export_job(NO_PROGRESS, store, query, target, args.format)
+        count = export_job(NO_PROGRESS, store, query, target, args.format, redactor)
         if args.output is None:
             sys.stdout.flush()
-    print(f"exported {count} capture(s)", file=sys.stderr)
+    note = f" ({redactor.note})" if redactor is not None else ""
+    print(f"exported {count} capture(s){note}", file=sys.stderr)
     return EXIT_OK
 
 

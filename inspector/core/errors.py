@@ -18,6 +18,7 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
     ├── RulesError               a response rules file cannot be used (.line says where)
     ├── ExchangeError            an export or import file is unusable
+    │   └── RedactError          an export's --redact header name or JSON path is unusable
     ├── ReplayError              a replay cannot be attempted (bad key file, unusable URL)
     ├── QueryTemplateError       no follow-up query fits an entity type or event
     ├── FluentApiError           the Fluent API client
@@ -60,6 +61,7 @@ __all__ = [
     "NetworkError",
     "ProfileError",
     "QueryTemplateError",
+    "RedactError",
     "ReplayError",
     "RulesError",
     "SandboxError",
@@ -112,6 +114,11 @@ class ExchangeError(InspectorError):
         super().__init__(message)
         self.where = where
         self.reason = reason
+
+
+class RedactError(ExchangeError):
+    """A header name or JSON path given to redact an export is unusable (the message names
+    it, where it breaks, and the supported JSON path subset)."""
 
 
 class ReplayError(InspectorError):

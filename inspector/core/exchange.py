@@ -21,6 +21,7 @@ from inspector.core import codec
 from inspector.core.capture import Capture, ResponseRecord, new_capture_id, split_target
 from inspector.core.errors import ExchangeError
 from inspector.core.events import parse_event
+from inspector.core.redact import PLACEHOLDER
 
 _T = TypeVar("_T")
 
@@ -82,6 +83,9 @@ def _header_value(headers: Iterable[tuple[str, str]], name: str) -> str:
 def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
     scheme = "https" if capture.tls else "http"
     host = _header_value(capture.headers, "host") or "localhost"
+    if host == PLACEHOLDER:
+        # A redacted Host: "http://[redacted]/" would read as a broken IPv6 literal.
+        host = "redacted.invalid"
     mime = capture.content_type or "application/octet-stream"
     post = _har_content(capture.body, mime)
     post_data: dict[str, Any] = {"mimeType": mime, "text": post["text"], "params": []}
@@ -123,13 +127,22 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
         "timings": {"send": 0, "wait": 0, "receive": 0},
         # No "serverIPAddress": the server is this inspector, and HAR requires a bare IPv4
         # or IPv6 address there when present; the sender's address is in _fluentInspector.
-        "_fluentInspector": {
-            "id": capture.id,
-            "remote": capture.remote,
-            "rejected": capture.rejected,
-            "signatures": codec.capture_signatures(capture),
-        },
+        "_fluentInspector": _extra(capture),
     }
+
+
+def _extra(capture: Capture) -> dict[str, Any]:
+    """Our own fields of a HAR entry; ``redacted`` only on a redacted capture (so an
+    unredacted export is what it always was)."""
+    extra: dict[str, Any] = {
+        "id": capture.id,
+        "remote": capture.remote,
+        "rejected": capture.rejected,
+        "signatures": codec.capture_signatures(capture),
+    }
+    if capture.redacted is not None:
+        extra["redacted"] = codec.encode_redaction(capture.redacted)
+    return extra
 
 
 def export_har(captures: Iterable[Capture], fp: IO[bytes]) -> int:
@@ -226,6 +239,7 @@ def har_entry_to_capture(entry: object) -> Capture:
         ),
         event=parse_event(body),
         rejected=extra.get("rejected") if isinstance(extra.get("rejected"), str) else None,
+        redacted=codec.decode_redaction(extra.get("redacted")),
     )
 
 

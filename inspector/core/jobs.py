@@ -21,6 +21,7 @@ from inspector.core.capture import Capture
 from inspector.core.errors import ExchangeError
 from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
+from inspector.core.redact import Redactor
 from inspector.core.signatures import verify_headers
 from inspector.core.store import CaptureQuery, Store
 from inspector.core.store.insert import PreparedRow, prepare_import
@@ -139,9 +140,15 @@ def reverify_job(progress: Progress, store: Store, keyring: KeyRing) -> int:
 
 
 def export_job(
-    progress: Progress, store: Store, query: CaptureQuery, target: Path | IO[bytes], fmt: str
+    progress: Progress,
+    store: Store,
+    query: CaptureQuery,
+    target: Path | IO[bytes],
+    fmt: str,
+    redactor: Redactor | None = None,
 ) -> int:
-    """Write the captures ``query`` matches to a file (atomically) or an open binary stream."""
+    """Write the captures ``query`` matches to a file (atomically) or an open binary stream;
+    with a ``redactor``, each as it redacts it (its counts say what happened)."""
     if isinstance(target, Path) and paths.is_store_file(target, store.path):
         raise ExchangeError(
             f"{target} is the capture store itself: exporting there would destroy the "
@@ -153,7 +160,7 @@ def export_job(
     def counted() -> Iterator[Capture]:
         for done, capture in enumerate(store.iter_captures(query), start=1):
             _check(progress)
-            yield capture
+            yield capture if redactor is None else redactor.apply(capture)
             progress.report(done, total)
 
     if isinstance(target, Path):

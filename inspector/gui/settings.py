@@ -104,6 +104,13 @@ def _coerce_names(raw: Any) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
+def _coerce_joined(raw: Any) -> str | None:
+    """Text that may hold commas: QSettings hands back a list for an unquoted one."""
+    if isinstance(raw, list | tuple) and all(isinstance(part, str) for part in raw):
+        return ",".join(raw)
+    return raw if isinstance(raw, str) else None
+
+
 def _join_names(value: tuple[str, ...]) -> str:
     return ",".join(value)
 
@@ -216,6 +223,10 @@ class Settings:
     raw_wrap: _Setting[bool] = _Setting("view/raw_wrap", False, _coerce_bool)
     """Wrap long lines in the Raw tab's text view."""
     last_export_dir: _Setting[str] = _Setting("files/last_export_dir", "", _coerce_str)
+    export_redact: _Setting[str] = _Setting("export/redact", "", _coerce_joined)
+    """The export dialog's last *Redact…* choice, as ``export --redact`` text: header names
+    and JSON paths (never values)."""
+    export_redact_enabled: _Setting[bool] = _Setting("export/redact_enabled", False, _coerce_bool)
 
     graphql_profile: _Setting[str] = _Setting("graphql/profile", "", _coerce_str)
     """Name of the connection profile the GraphQL panel last used (never its secrets)."""

@@ -41,6 +41,7 @@ __all__ = [
     "signatures_json",
     "verdict_columns",
     "write_outcome",
+    "write_redaction",
 ]
 
 _K = TypeVar("_K")
@@ -300,7 +301,7 @@ def _body_event(body: bytes) -> tuple[EventSummary | None, str]:
 def prepare_import(record: object) -> PreparedRow | None:
     """The rows of a JSON-lines record as ``rows_for(decode_capture(record))`` would build
     them, without the Capture in between; None when the record is not of the plain shape
-    an export writes (no forward, rule or replays; every field its usual type): the caller
+    an export writes (no forward, rule, replays or redaction mark; every field its usual type): the caller
     then decodes it in full, which also reports what is wrong with it. A test holds the
     two paths to the same rows."""
     if type(record) is not dict:
@@ -336,6 +337,7 @@ def prepare_import(record: object) -> PreparedRow | None:
         or type(body_b64) is not str
         or get("forward") is not None
         or get("replays")
+        or get("redacted") is not None
         or response.get("rule") is not None
         or not _pair_list(headers)
     ):
@@ -477,4 +479,12 @@ def insert_replays(
     conn.executemany(
         "INSERT INTO replays (capture_id, record) VALUES (?, ?)",
         [(capture_id, json.dumps(codec.encode_replay(replay))) for replay in replays],
+    )
+
+
+def write_redaction(conn: sqlite3.Connection, capture: Capture) -> None:
+    """Keep the redaction mark of a stored (imported) capture, in the current transaction."""
+    conn.execute(
+        "UPDATE captures SET redacted = ? WHERE id = ?",
+        (json.dumps(codec.encode_redaction(capture.redacted)), capture.id),
     )

@@ -39,6 +39,7 @@ from inspector.core.store.insert import (
     insert_replays,
     rows_for,
     write_outcome,
+    write_redaction,
 )
 
 __all__ = ["MAX_BATCH", "ImportChunk", "Op", "Pending", "Writer"]
@@ -330,5 +331,7 @@ class ImportChunk:
                     write_outcome(conn, capture)
                 if capture.replays:
                     insert_replays(conn, capture.id, capture.replays)
+                if capture.redacted is not None:
+                    write_redaction(conn, capture)
         self.writer.rows_estimate += len(rows)
         return len(rows)

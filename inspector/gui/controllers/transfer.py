@@ -16,10 +16,12 @@ from inspector.core.jobs import (
     import_summary,
     reverify_job,
 )
+from inspector.core.redact import Redactor, RedactSpec
 from inspector.core.store import CaptureQuery
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
 from inspector.gui.file_dialogs import open_file_name, save_file_name
+from inspector.gui.widgets.redact_dialog import RedactRow
 from inspector.gui.workers import Worker
 
 __all__ = ["TransferController"]
@@ -93,37 +95,64 @@ class TransferController(QObject):
     def _start_dir(self) -> str:
         return self.ctx.settings.last_export_dir or str(Path.home())
 
+    def redact_row(self) -> RedactRow:
+        """The export dialog's *Redact…* line, with the last choice."""
+        settings = self.ctx.settings
+        return RedactRow(settings.export_redact, settings.export_redact_enabled)
+
     def _ask_export(self, query: CaptureQuery, title: str) -> Worker[int] | None:
+        row = self.redact_row()
         path, chosen = save_file_name(
             self.ctx.window,
             title,
             str(Path(self._start_dir()) / "captures.jsonl"),
             "JSON lines (*.jsonl);;HAR (*.har)",
+            extra=row,
         )
         if not path:
             return None
         fmt = "har" if "HAR" in chosen or path.lower().endswith(".har") else "jsonl"
         self.ctx.settings.last_export_dir = str(Path(path).parent)
-        return self.export_to(Path(path), fmt, query)
+        spec = self.remember_redaction(row)
+        return self.export_to(Path(path), fmt, query, redact=spec)
 
-    def export_to(self, path: Path, fmt: str, query: CaptureQuery | None = None) -> Worker[int]:
+    def remember_redaction(self, row: RedactRow) -> RedactSpec | None:
+        """Keep the row's choice for the next export; the spec to export with, if ticked."""
+        self.ctx.settings.export_redact = row.text
+        self.ctx.settings.export_redact_enabled = row.enabled
+        return row.spec
+
+    def export_to(
+        self,
+        path: Path,
+        fmt: str,
+        query: CaptureQuery | None = None,
+        *,
+        redact: RedactSpec | None = None,
+    ) -> Worker[int]:
+        # The redactor runs in the export worker with the rest; its counts are read when
+        # the worker is done.
+        redactor = Redactor(redact) if redact else None
+
         def done(count: int) -> None:
             noun = "capture" if count == 1 else "captures"
             folder = QUrl.fromLocalFile(str(path.parent))
+            note = f" ({redactor.note})" if redactor is not None else ""
             self.ctx.notify_action(
-                f"Exported {count:,} {noun} to {path}",
+                f"Exported {count:,} {noun} to {path}{note}",
                 "Open folder",
                 lambda: QDesktopServices.openUrl(folder),
             )
 
         return self.ctx.run_job(
             "Export",
-            f"Writing {path.name}…",
+            f"Writing {path.name}…" + (" (redacted)" if redactor is not None else ""),
             export_job,
             self.ctx.store,
             query if query is not None else self.ctx.selection.model.query,
             path,
             fmt,
+            redactor,
             on_result=done,
         )
 

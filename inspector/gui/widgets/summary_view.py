@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core import payload
-from inspector.core.capture import Capture, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.capture import Capture, Redaction, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.redact import REDACTED, Badge, badge, badge_detail
 from inspector.core.text import escape_control
 from inspector.gui import theme
 from inspector.gui.widgets.status_panel import UNSIGNED, classify
@@ -74,12 +75,25 @@ def likely_cause(check: SignatureCheck, capture: Capture) -> str:
     return " ".join(parts)
 
 
+def redaction_line(mark: Redaction) -> str:
+    """What the Summary banner says about an imported redacted export."""
+    asked = [*mark.headers, *mark.paths]
+    what = ", ".join(asked) if asked else "nothing matched"
+    if mark.body == "changed":
+        after = "the body was changed, so its signatures no longer apply"
+    elif mark.body == "not_json":
+        after = "the body is not JSON, so the JSON paths did not apply to it"
+    else:
+        after = "no JSON path matched the body, which is as received"
+    return f"exported with values replaced by [redacted] ({what}); {after}."
+
+
 class VerdictPill(QLabel):
     """Colour and symbol of a verdict; recoloured when the palette (theme) changes."""
 
-    _verdict: Verdict | None = None
+    _verdict: Badge | None = None
 
-    def set_verdict(self, verdict: Verdict) -> None:
+    def set_verdict(self, verdict: Badge) -> None:
         self._verdict = verdict
         self.setText(f" {verdict.symbol}  {verdict.label} ")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -125,11 +139,19 @@ class SignatureCard(QGroupBox):
         self._form = form
 
     def set_check(self, check: SignatureCheck, capture: Capture) -> None:
-        self.pill.set_verdict(check.verdict)
+        shown = badge(check.verdict, check.header, capture.redacted)
+        self.pill.set_verdict(shown)
         self.key.setText(_shown(check.key_name or "—"))
         self.received.setText(
             _shown(f"arrived as '{check.received_name}'") if check.received_name else "not received"
         )
+        if capture.redacted is not None and shown is REDACTED:
+            # An imported redacted export: "invalid" would blame the key or the sender.
+            self.cause.setText(
+                _shown(badge_detail(check.verdict, check.key_name, capture.redacted))
+            )
+            self._form.setRowVisible(self.key, False)
+            return
         cause = likely_cause(check, capture)
         self.cause.setText(
             _shown(cause)
@@ -303,6 +325,9 @@ class SummaryView(QScrollArea):
         if capture.rejected:
             text = f"<b>Rejected:</b> {_shown(capture.rejected)}"
             color = "#dc2626"
+        elif capture.redacted is not None:
+            text = f"<b>Redacted:</b> {_shown(redaction_line(capture.redacted))}"
+            color = theme.verdict_colors(REDACTED, False)[1].name()
         elif kind == UNSIGNED:
             text = (
                 "<b>Unsigned:</b> neither signature header arrived. Fluent signs every "

@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.capture import Verdict
+from inspector.core.capture import SignatureHeader, Verdict
+from inspector.core.redact import badge
+from inspector.core.rows import CaptureRow
 from inspector.core.text import escape_control
 from inspector.core.timeline import Lane, Timeline, duration_text
 from inspector.gui import theme
@@ -77,8 +79,9 @@ def format_gap(gap: timedelta | None) -> str:
     return "" if gap is None else "+" + duration_text(gap)
 
 
-def _verdict(verdict: Verdict) -> str:
-    return f"{verdict.symbol} {verdict.label}"
+def _verdict(verdict: Verdict, header: SignatureHeader, row: CaptureRow) -> str:
+    shown = badge(verdict, header, row.redacted)
+    return f"{shown.symbol} {shown.label}"
 
 
 class LaneDelegate(QStyledItemDelegate):
@@ -213,8 +216,8 @@ class TimelineView(QWidget):
                 _lane_name(lane),
                 row.entity_status,
                 attempt,
-                _verdict(row.flex),
-                _verdict(row.fluent),
+                _verdict(row.flex, SignatureHeader.FLEX, row),
+                _verdict(row.fluent, SignatureHeader.FLUENT, row),
                 str(row.response_status) + (f" ({row.rule})" if row.rule else ""),
                 "  ".join(f"⚠ {a.message}" for a in flagged),
             )
