@@ -301,9 +301,9 @@ def _body_event(body: bytes) -> tuple[EventSummary | None, str]:
 def prepare_import(record: object) -> PreparedRow | None:
     """The rows of a JSON-lines record as ``rows_for(decode_capture(record))`` would build
     them, without the Capture in between; None when the record is not of the plain shape
-    an export writes (no forward, rule, replays or redaction mark; every field its usual type): the caller
-    then decodes it in full, which also reports what is wrong with it. A test holds the
-    two paths to the same rows."""
+    an export writes (no forward, rule, replays or redaction mark; every field its usual
+    type): the caller then decodes it in full, which also reports what is wrong with it. A
+    test holds the two paths to the same rows."""
     if type(record) is not dict:
         return None
     get = record.get
