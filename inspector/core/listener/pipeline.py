@@ -37,7 +37,8 @@ from inspector.core.capture import (
     split_target,
     utc_now,
 )
-from inspector.core.events import EventSummary, parse_event
+from inspector.core.events import EventSummary
+from inspector.core.payload import inspect_body
 from inspector.core.signatures import verify_headers
 
 if TYPE_CHECKING:
@@ -134,6 +135,9 @@ class Inbound:
     """Seconds to wait before answering (a rule's ``delay_ms``)."""
     hang_up: bool = False
     """Close the connection without any answer (a rule's ``close``)."""
+    payload_problems: str | None = None
+    """The store's payload_problems column, from the same parse as ``event`` (None: not
+    parsed, the store works it out)."""
 
     @classmethod
     def of(cls, request: web.BaseRequest, *, tls: bool) -> Inbound:
@@ -295,8 +299,8 @@ class ReadBody:
 
 def _inspect(
     headers: Headers, body: bytes, keys: tuple[PublicKey, ...]
-) -> tuple[tuple[SignatureCheck, ...], EventSummary | None]:
-    return verify_headers(headers, body, keys), parse_event(body)
+) -> tuple[tuple[SignatureCheck, ...], tuple[EventSummary | None, str]]:
+    return verify_headers(headers, body, keys), inspect_body(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,12 +315,14 @@ class Verify:
         body, keys = inbound.body, self.keyring.keys()
         if len(body) > OFFLOAD_BYTES:
             loop = asyncio.get_running_loop()
-            inbound.signatures, inbound.event = await loop.run_in_executor(
+            inbound.signatures, parsed = await loop.run_in_executor(
                 None, _inspect, inbound.headers, body, keys
             )
         else:
             inbound.signatures = verify_headers(inbound.headers, body, keys)
-            inbound.event = parse_event(body)
+            parsed = inspect_body(body)
+        # One parse for both the event summary and the payload check the store keeps.
+        inbound.event, inbound.payload_problems = parsed
 
 
 class StoreCapture:
@@ -335,7 +341,9 @@ class StoreCapture:
 
     async def run(self, inbound: Inbound) -> None:
         try:
-            stored = await self.store.submit_async(inbound.capture())
+            stored = await self.store.submit_async(
+                inbound.capture(), payload_problems=inbound.payload_problems
+            )
         except Exception as exc:
             message = self._note_error(exc)
             if inbound.rejected is None:

@@ -161,13 +161,20 @@ class Store:
         reason = "is closed" if self._closed else "was opened read-only"
         return StoreError(f"The capture store {self.path} {reason}: the webhook was not stored.")
 
-    def submit_async(self, capture: Capture) -> asyncio.Future[Capture]:
+    def submit_async(
+        self, capture: Capture, *, payload_problems: str | None = None
+    ) -> asyncio.Future[Capture]:
         """Like :meth:`submit`, for a coroutine: call it on a running asyncio loop and await it.
 
         The writer wakes the loop once per group commit for every capture in it, instead of
         once per capture as ``asyncio.wrap_future(submit(...))`` would; at thousands of
         captures a second that difference is a good part of the listener's loop time.
         Cancelling the future does not unqueue the capture.
+
+        The capture is handed over: the future's result is the same object, given its
+        ``seq`` and ``attempt`` in place (a copy per capture cost more than the rest of its
+        insert), so the caller must not share it before then. ``payload_problems``, when
+        the caller already parsed the body, is the ``payload.stored_fields`` of it.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Capture] = loop.create_future()
@@ -180,7 +187,7 @@ class Store:
         if gathering is None:
             gathering = self._gathering[loop] = []
             loop.call_soon(self._hand_over, loop)
-        gathering.append(Pending(capture, future, loop))
+        gathering.append(Pending(capture, future, loop, payload_problems))
         return future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:

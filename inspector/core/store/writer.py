@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,7 +62,10 @@ class Pending:
     capture: Capture
     future: concurrent.futures.Future[Capture] | asyncio.Future[Capture]
     loop: asyncio.AbstractEventLoop | None = None
-    """Set for submit_async(): the loop that owns ``future``."""
+    """Set for submit_async(): the loop that owns ``future``; its capture is handed over
+    and completed in place."""
+    payload_problems: str | None = None
+    """Precomputed ``payload.stored_fields`` of the body (None: compute it here)."""
 
 
 @dataclass(slots=True)
@@ -125,6 +128,17 @@ def _settle(batch: Sequence[Pending], outcomes: Sequence[Capture | BaseException
         # A loop closed meanwhile has nobody left waiting.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_settle_on_loop, items)
+
+
+def _numbered(capture: Capture, seq: int, attempt: int, handed_over: bool) -> Capture:
+    """The capture with its store numbers. A handed-over capture (submit_async: built for
+    this one submission, referenced by nobody else until its future resolves) is completed
+    in place; dataclasses.replace() rebuilt all 20 fields, ~14 us per capture."""
+    if not handed_over:
+        return replace(capture, seq=seq, attempt=attempt)
+    object.__setattr__(capture, "seq", seq)
+    object.__setattr__(capture, "attempt", attempt)
+    return capture
 
 
 class Writer:
@@ -226,9 +240,14 @@ class Writer:
 
     def _write_batch(self, batch: list[Pending]) -> None:
         def run(conn: sqlite3.Connection) -> list[Capture]:
-            inserted = insert(conn, [(p.capture, *rows_for(p.capture)) for p in batch])
-            self.rows_estimate += len(inserted)
-            return inserted
+            numbers = insert(
+                conn, [(p.capture, *rows_for(p.capture, p.payload_problems)) for p in batch]
+            )
+            self.rows_estimate += len(numbers)
+            return [
+                _numbered(p.capture, seq, attempt, p.loop is not None)
+                for p, (seq, attempt) in zip(batch, numbers, strict=True)
+            ]
 
         try:
             stored = self._transaction(run)
