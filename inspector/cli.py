@@ -11,13 +11,12 @@ import contextlib
 import json
 import math
 import os
-import queue
 import signal
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from inspector import __version__
 from inspector.core import paths
@@ -413,25 +412,6 @@ def capture_json_line(capture: Capture) -> str:
     return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
-def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
-    """Print from a thread of its own so a slow terminal never slows the listener's loop."""
-    pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
-
-    def drain() -> None:
-        while (item := pending.get()) is not None:
-            out.write(fmt(item) + "\n")
-            out.flush()
-
-    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        pending.put(None)
-        thread.join(timeout=5)
-
-    return pending.put, stop
-
-
 def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | None = None) -> Any:
     from inspector.core.keys import KeyRing, load_public_key_file
 
@@ -486,18 +466,24 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
         run_child(store, keyring, config)
         return EXIT_OK
+    from inspector.core.listener.printer import CapturePrinter
+
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
     done = threading.Event()
     if not args.quiet:
         ids = ShortIds()
-        on_capture, stop_printer = _printer(
+        printer = CapturePrinter(
             sys.stdout,
             capture_json_line if args.json else lambda c: format_capture_line(c, ids.short(c.id)),
+            every=args.json,
         )
-        listener.subscribe_captures(on_capture)
+        listener.subscribe_captures(printer.add)
+        stop_printer = printer.stop
     stored = [0]  # counted on the listener's thread, read here after it stopped
-    listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
+    # subscribe_captures, not subscribe: a notice builds the capture's table row, and that
+    # was ~10% of the listener's time just to count.
+    listener.subscribe_captures(lambda _: stored.__setitem__(0, stored[0] + 1))
     serve_until_stopped(listener, store, keyring, done, warn=_err, on_stopped=stop_printer)
     print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
