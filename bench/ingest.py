@@ -101,10 +101,23 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = float("nan")
+    """CPU time (user + system) the server process used per answered request: steadier than
+    req/s on a shared machine, where other work takes turns on the cores."""
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its reaped children (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    # utime, stime are fields 14 and 15 of stat (1-based); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -405,13 +418,19 @@ def main() -> int:
                 wait_port(port)
                 if use_wrk:
                     run_wrk(name, port, script, connections, 1.0, threads)  # warm-up
+                cpu_before = cpu_seconds(process.pid)
+                if use_wrk:
                     result = run_wrk(name, port, script, connections, args.seconds, threads)
                 else:
                     result = run_python_client(name, port, headers, connections, args.seconds)
+                if result.requests:
+                    cpu = cpu_seconds(process.pid) - cpu_before
+                    result.cpu_us = cpu / result.requests * 1e6
                 samples.setdefault(name, []).append(result)
                 print(
                     f"{name:>22}: {result.rps:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
-                    f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}",
+                    f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}   "
+                    f"CPU {result.cpu_us:4.0f} us/req",
                     flush=True,
                 )
             finally:
@@ -440,7 +459,11 @@ def main() -> int:
     mock = median("mockttp") if "mockttp" in samples else None
     for name in samples:
         rates = [r.rps for r in samples[name]]
-        line = f"{name:>22}: {median(name):9,.0f} req/s ({min(rates):,.0f}-{max(rates):,.0f})"
+        cpu = statistics.median(r.cpu_us for r in samples[name])
+        line = (
+            f"{name:>22}: {median(name):9,.0f} req/s ({min(rates):,.0f}-{max(rates):,.0f})"
+            f"  CPU {cpu:4.0f} us/req"
+        )
         if mock:
             line += f"   {median(name) / mock:.2f}x mockttp"
         if name in stored:
@@ -451,7 +474,13 @@ def main() -> int:
         for quiet in outputs:
             name = f"listen{' --quiet' if quiet else ''}"
             if name in samples and label + name in samples:
-                print(f"{name} / {label}{name}: {median(name) / median(label + name):.2f}x")
+                cpu, base_cpu = (
+                    statistics.median(r.cpu_us for r in samples[n]) for n in (name, label + name)
+                )
+                print(
+                    f"{name} / {label}{name}: {median(name) / median(label + name):.2f}x req/s, "
+                    f"{cpu / base_cpu:.2f}x CPU per request"
+                )
     if not c32 and "listen" in samples and "listen --quiet" in samples:
         cost = 1 - median("listen") / median("listen --quiet")
         print(f"default output costs {cost:.1%} against --quiet")

@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument(
         "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
     )
+    listen.add_argument(
+        "--queue-limit",
+        type=_queue_limit,
+        default=1000,
+        metavar="N",
+        help="most captures waiting to be written before new ones get 503 + Retry-After (1000)",
+    )
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
@@ -315,6 +322,16 @@ def _read_input(name: str, limit: int, what: str) -> bytes:
     return data
 
 
+def _queue_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of captures of 1 or more")
+    return value
+
+
 def _positive_number(text: str) -> float:
     """A finite number above zero (``nan`` and ``inf`` parse as floats, and broke later)."""
     try:
@@ -448,6 +465,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         body_limit=int(args.body_limit_mb * 1024 * 1024),
+        queue_limit=args.queue_limit,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_remote=args.allow_remote,

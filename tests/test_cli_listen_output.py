@@ -172,3 +172,20 @@ def test_stop_prints_the_last_lines_and_the_count(listen: Listen) -> None:
     assert any(is_capture_line(line, capture_id) for line in lines)
     assert listen.process.stderr is not None
     assert "Stopped: stored 1 capture(s)" in listen.process.stderr.read()
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_queue_limit_must_be_a_whole_number_of_one_or_more(data_dir: Path, value: str) -> None:
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "inspector", "listen", "--queue-limit", value),
+            *("--port", "0", "--data-dir", str(data_dir)),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "--queue-limit" in result.stderr and "1 or more" in result.stderr
+    assert "Traceback" not in result.stderr

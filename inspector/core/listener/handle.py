@@ -59,6 +59,10 @@ class ListenerConfig:
     """Response rules to follow (re-read when the file changes)."""
     rules_must_exist: bool = True
     """False for the window's rules.json: no file yet just means no rules."""
+    queue_limit: int = 1000
+    """Back-pressure: most captures waiting for the store's writer (beyond the group it is
+    writing); past it, or past max(64 MiB, 2 x body_limit) of their bodies, a request gets
+    503 with Retry-After and is not stored (``listen --queue-limit``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,10 @@ class Store:
         # submit_async() captures gathered per loop iteration, keyed by their loop; each
         # dict entry is only touched from its own loop's thread.
         self._gathering: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
+        self._queued = 0
+        self._queued_bytes = 0
+        """Captures (and body bytes) submitted to the writer, counted under ``_lock``; the
+        writer counts what it took (``backlog``)."""
         self._writer: Writer | None = None
         if readonly:
             if not self.path.is_file():
@@ -155,6 +159,8 @@ class Store:
                 future.set_exception(self._not_writable())
                 return future
             self._writer.queue.put(Pending(capture, future))
+            self._queued += 1
+            self._queued_bytes += len(capture.body)
         return future
 
     def _not_writable(self) -> StoreError:
@@ -188,6 +194,9 @@ class Store:
             gathering = self._gathering[loop] = []
             loop.call_soon(self._hand_over, loop)
         gathering.append(Pending(capture, future, loop, payload_problems))
+        with self._lock:  # several loops may share a store; uncontended, this is cheap
+            self._queued += 1
+            self._queued_bytes += len(capture.body)
         return future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -200,6 +209,15 @@ class Store:
         for pending in gathered:
             if not pending.future.done():
                 pending.future.set_exception(failure)
+
+    def backlog(self) -> tuple[int, int]:
+        """(captures, body bytes) submitted and not yet taken up by the writer: what waits
+        in memory. The group being written is not counted (it is bounded by what was let
+        in). The listener refuses new captures above its bound (back-pressure)."""
+        writer = self._writer
+        if writer is None:
+            return 0, 0
+        return self._queued - writer.taken, self._queued_bytes - writer.taken_bytes
 
     def add(self, capture: Capture) -> Capture:
         return self.submit(capture).result()

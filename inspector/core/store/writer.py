@@ -151,6 +151,10 @@ class Writer:
         self.rows_estimate = self._count_rows(conn) if retention is not None else 0
         self.commit_count = 0
         """Write transactions committed (group commit shows as fewer than captures)."""
+        self.taken = 0
+        self.taken_bytes = 0
+        """Captures (and their body bytes) taken off the queue; only this thread writes
+        them, so the store's count of what it queued minus these is the backlog."""
         self.conn: sqlite3.Connection | None = conn
         self.thread = threading.Thread(target=self._run, name="inspector-store-writer")
         self.thread.daemon = True
@@ -209,6 +213,8 @@ class Writer:
                 else:
                     carry = following
                     break
+            self.taken_bytes += sum([len(p.capture.body) for p in batch])
+            self.taken += len(batch)
             self._write_batch(batch)
             last_commit = time.monotonic()
 
