@@ -31,6 +31,8 @@ LINES_PER_SECOND = 20
 reads a few lines a second at most, and at hundreds a second they only scroll past."""
 TICK_S = 0.1
 """How often the printer wakes: a line shows at most this late."""
+BACKLOG = 10_000
+"""Most captures waiting to be printed (default output) while the terminal does not read."""
 
 
 def summary_line(count: int, *, first: bool) -> str:
@@ -53,7 +55,11 @@ class CapturePrinter:
         self._out = out
         self._line = line
         self._every = every
-        self._pending: collections.deque[Capture] = collections.deque()
+        # A terminal paused (Ctrl+S) or a pipe nobody reads blocks the printer: without
+        # --json only the newest BACKLOG captures are kept meanwhile, never all of them.
+        self._pending: collections.deque[Capture] = collections.deque(
+            maxlen=None if every else BACKLOG
+        )
         self.add: Callable[[Capture], None] = self._pending.append
         """Subscribe this: all the listener's thread does per capture (thread-safe)."""
         self._stopping = threading.Event()
