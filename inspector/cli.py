@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import os
-import queue
 import signal
 import sys
 import threading
@@ -107,6 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listen.add_argument(
         "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
+    )
+    listen.add_argument(
+        "--queue-limit",
+        type=_queue_limit,
+        default=1000,
+        metavar="N",
+        help="most captures waiting to be written before new ones get 503 + Retry-After (1000)",
     )
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
@@ -361,6 +367,16 @@ def _read_input(name: str, limit: int, what: str) -> bytes:
     return data
 
 
+def _queue_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of captures of 1 or more")
+    return value
+
+
 def _positive_number(text: str) -> float:
     """A finite number above zero (``nan`` and ``inf`` parse as floats, and broke later)."""
     try:
@@ -461,25 +477,6 @@ def capture_json_line(capture: Capture) -> str:
     return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
-def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
-    """Print from a thread of its own so a slow terminal never slows the listener's loop."""
-    pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
-
-    def drain() -> None:
-        while (item := pending.get()) is not None:
-            out.write(fmt(item) + "\n")
-            out.flush()
-
-    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        pending.put(None)
-        thread.join(timeout=5)
-
-    return pending.put, stop
-
-
 def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | None = None) -> Any:
     from inspector.core.keys import KeyRing, load_public_key_file
 
@@ -557,6 +554,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         body_limit=int(args.body_limit_mb * 1024 * 1024),
+        queue_limit=args.queue_limit,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_remote=args.allow_remote,
@@ -577,18 +575,24 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
         run_child(store, keyring, config)
         return EXIT_OK
+    from inspector.core.listener.printer import CapturePrinter
+
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
     done = threading.Event()
     if not args.quiet:
         ids = ShortIds()
-        on_capture, stop_printer = _printer(
+        printer = CapturePrinter(
             sys.stdout,
             capture_json_line if args.json else lambda c: format_capture_line(c, ids.short(c.id)),
+            every=args.json,
         )
-        listener.subscribe_captures(on_capture)
+        listener.subscribe_captures(printer.add)
+        stop_printer = printer.stop
     stored = [0]  # counted on the listener's thread, read here after it stopped
-    listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
+    # subscribe_captures, not subscribe: a notice builds the capture's table row, and that
+    # was ~10% of the listener's time just to count.
+    listener.subscribe_captures(lambda _: stored.__setitem__(0, stored[0] + 1))
     serve_until_stopped(
         listener,
         store,

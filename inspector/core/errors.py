@@ -13,6 +13,7 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     ├── KeyLoadError             a public or private key file cannot be used
     ├── KeyRingError             the key ring file or a key name is unusable
     ├── StoreError               the capture store cannot be used (disk full, locked, ...)
+    │   ├── StoreBusyError       the writer is behind: not queued (503 + Retry-After)
     │   └── CaptureIdError       no capture has that id or prefix, or several do
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
@@ -65,6 +66,7 @@ __all__ = [
     "ReplayError",
     "RulesError",
     "SandboxError",
+    "StoreBusyError",
     "StoreError",
 ]
 
@@ -83,6 +85,11 @@ class KeyRingError(InspectorError):
 
 class StoreError(InspectorError):
     """The capture store cannot be used (disk full, locked, read-only, corrupt...)."""
+
+
+class StoreBusyError(StoreError):
+    """The store's writer is behind: the capture was not queued (the listener answers 503
+    with Retry-After)."""
 
 
 class CaptureIdError(StoreError):

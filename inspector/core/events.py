@@ -145,11 +145,9 @@ def summarize(data: object) -> EventSummary | None:
     )
 
 
-def parse_event(body: bytes) -> EventSummary | None:
-    """Parse a webhook body into an EventSummary; None for anything that is not an event.
-
-    Never raises: invalid UTF-8, non-JSON, arrays, huge or deeply nested JSON all give None.
-    """
+def load_event_json(body: bytes) -> dict[str, Any] | None:
+    """The body as a parsed JSON object, within the limits :func:`parse_event` keeps (size,
+    nesting); None for anything else. Never raises."""
     if not body or len(body) > MAX_EVENT_BYTES:
         return None
     stripped = body if body[:1] == b"{" else body.lstrip()
@@ -163,7 +161,16 @@ def parse_event(body: bytes) -> EventSummary | None:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return event_from_json(data, body)
+    return data if isinstance(data, dict) else None
+
+
+def parse_event(body: bytes) -> EventSummary | None:
+    """Parse a webhook body into an EventSummary; None for anything that is not an event.
+
+    Never raises: invalid UTF-8, non-JSON, arrays, huge or deeply nested JSON all give None.
+    """
+    data = load_event_json(body)
+    return None if data is None else event_from_json(data, body)
 
 
 def event_from_json(data: object, body: bytes) -> EventSummary | None:

@@ -65,6 +65,10 @@ class ListenerConfig:
     path_prefix: str | None = None
     """Serve only paths under this secret prefix (``/h/…``); others get 404, unstored and
     only counted (``listen --path-prefix``). A secret: never on a command line or in logs."""
+    queue_limit: int = 1000
+    """Back-pressure: most captures waiting for the store's writer (beyond the group it is
+    writing); past it, or past max(64 MiB, 2 x body_limit) of their bodies, a request gets
+    503 with Retry-After and is not stored (``listen --queue-limit``)."""
 
 
 @dataclass(frozen=True, slots=True)

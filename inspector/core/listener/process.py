@@ -226,6 +226,7 @@ class ListenerProcess(ListenerBase):
             f"--host={cfg.host}",
             f"--port={cfg.port}",
             f"--body-limit-mb={cfg.body_limit / _MIB!r}",
+            f"--queue-limit={cfg.queue_limit}",
             f"--data-dir={self.data_dir}",
         ]
         if cfg.tls_cert is not None:

@@ -110,8 +110,10 @@ class Listener(ListenerBase):
         self._tls = False
         self._in_flight = 0
         self._drained: asyncio.Event | None = None
-        self._store_stage = StoreCapture(store, self._notify)
         cfg = self._config
+        self._store_stage = StoreCapture(
+            store, self._notify, queue_limit=cfg.queue_limit, body_limit=cfg.body_limit
+        )
         self._rules = (
             RulesFile(cfg.rules_file, required=cfg.rules_must_exist)
             if cfg.rules_file is not None
@@ -256,6 +258,11 @@ class Listener(ListenerBase):
             raise ListenerError(
                 f"The body size limit must be positive (got {cfg.body_limit}): "
                 "set it to a number of bytes, e.g. 10485760 for 10 MiB."
+            )
+        if cfg.queue_limit < 1:
+            raise ListenerError(
+                f"The write queue limit must be at least 1 (got {cfg.queue_limit}): set it "
+                "to a number of captures, e.g. 1000 (--queue-limit N)."
             )
         if cfg.read_timeout <= 0:
             raise ListenerError(

@@ -7,7 +7,6 @@ import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from typing import Any, NamedTuple, TypeVar
 
 from inspector.core import codec
@@ -137,8 +136,9 @@ def _cached_json(cache: dict[_K, str], value: _K, encode: Callable[[_K], str]) -
 _NO_EVENT = ("",) * 8
 
 
-def rows_for(capture: Capture) -> tuple[_Row, _Row]:
-    """The captures row without seq and attempt, and the capture_data row without seq."""
+def rows_for(capture: Capture, payload_problems: str | None = None) -> tuple[_Row, _Row]:
+    """The captures row without seq and attempt, and the capture_data row without seq;
+    ``payload_problems`` is ``stored_fields(capture.body)`` when the caller has it."""
     event = capture.event
     body = capture.body
     response = capture.response
@@ -172,7 +172,7 @@ def rows_for(capture: Capture) -> tuple[_Row, _Row]:
         ),
         *verdict_columns(capture.signatures),
         _search_text(capture, event),
-        stored_fields(body),
+        stored_fields(body) if payload_problems is None else payload_problems,
     )
     data = (
         _headers_json(capture.headers),
@@ -196,8 +196,8 @@ _BATCH_START = (
 
 def insert(
     conn: sqlite3.Connection, entries: Sequence[tuple[Capture, _Row, _Row]]
-) -> list[Capture]:
-    """Insert in the current transaction; returns the captures with seq and attempt set.
+) -> list[tuple[int, int]]:
+    """Insert in the current transaction; returns each capture's (seq, attempt).
 
     ``entries`` are (capture, *rows_for(capture)).
     """
@@ -208,7 +208,7 @@ def insert(
     last: dict[str, int | None] = json.loads(last_json)
     mains: list[Any] = []
     datas: list[Any] = []
-    stored: list[Capture] = []
+    numbers: list[tuple[int, int]] = []
     for capture, main, data in entries:
         event = capture.event
         if event is not None and event.id:
@@ -221,11 +221,11 @@ def insert(
         mains.append(attempt)
         datas.append(seq)
         datas += data
-        stored.append(replace(capture, seq=seq, attempt=attempt))
+        numbers.append((seq, attempt))
         seq += 1
     _insert_rows(conn, "captures", _CAPTURE_INSERT_COLUMNS, _CAPTURE_WIDTH, mains)
     _insert_rows(conn, "capture_data", _DATA_INSERT_COLUMNS, _DATA_WIDTH, datas)
-    return stored
+    return numbers
 
 
 class PreparedRow(NamedTuple):

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,7 +70,10 @@ class Pending:
     capture: Capture
     future: concurrent.futures.Future[Capture] | asyncio.Future[Capture]
     loop: asyncio.AbstractEventLoop | None = None
-    """Set for submit_async(): the loop that owns ``future``."""
+    """Set for submit_async(): the loop that owns ``future``; its capture is handed over
+    and completed in place."""
+    payload_problems: str | None = None
+    """Precomputed ``payload.stored_fields`` of the body (None: compute it here)."""
 
 
 @dataclass(slots=True)
@@ -135,6 +138,17 @@ def _settle(batch: Sequence[Pending], outcomes: Sequence[Capture | BaseException
             loop.call_soon_threadsafe(_settle_on_loop, items)
 
 
+def _numbered(capture: Capture, seq: int, attempt: int, handed_over: bool) -> Capture:
+    """The capture with its store numbers. A handed-over capture (submit_async: built for
+    this one submission, referenced by nobody else until its future resolves) is completed
+    in place; dataclasses.replace() rebuilt all 20 fields, ~14 us per capture."""
+    if not handed_over:
+        return replace(capture, seq=seq, attempt=attempt)
+    object.__setattr__(capture, "seq", seq)
+    object.__setattr__(capture, "attempt", attempt)
+    return capture
+
+
 class Writer:
     """The writer thread: owns the one writing connection and the queue feeding it."""
 
@@ -145,6 +159,10 @@ class Writer:
         self.rows_estimate = self._count_rows(conn) if retention is not None else 0
         self.commit_count = 0
         """Write transactions committed (group commit shows as fewer than captures)."""
+        self.taken = 0
+        self.taken_bytes = 0
+        """Captures (and their body bytes) taken off the queue; only this thread writes
+        them, so the store's count of what it queued minus these is the backlog."""
         self.conn: sqlite3.Connection | None = conn
         self.thread = threading.Thread(target=self._run, name="inspector-store-writer")
         self.thread.daemon = True
@@ -203,6 +221,8 @@ class Writer:
                 else:
                     carry = following
                     break
+            self.taken_bytes += sum([len(p.capture.body) for p in batch])
+            self.taken += len(batch)
             self._write_batch(batch)
             last_commit = time.monotonic()
 
@@ -234,9 +254,14 @@ class Writer:
 
     def _write_batch(self, batch: list[Pending]) -> None:
         def run(conn: sqlite3.Connection) -> list[Capture]:
-            inserted = insert(conn, [(p.capture, *rows_for(p.capture)) for p in batch])
-            self.rows_estimate += len(inserted)
-            return inserted
+            numbers = insert(
+                conn, [(p.capture, *rows_for(p.capture, p.payload_problems)) for p in batch]
+            )
+            self.rows_estimate += len(numbers)
+            return [
+                _numbered(p.capture, seq, attempt, p.loop is not None)
+                for p, (seq, attempt) in zip(batch, numbers, strict=True)
+            ]
 
         try:
             stored = self._transaction(run)
