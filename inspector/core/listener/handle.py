@@ -59,6 +59,12 @@ class ListenerConfig:
     """Response rules to follow (re-read when the file changes)."""
     rules_must_exist: bool = True
     """False for the window's rules.json: no file yet just means no rules."""
+    header_timeout: float = 10.0
+    """Seconds a request's head (request line and headers) may take from its first byte
+    (and a new connection to send one); slower gets 408. Keep-alive idle time is separate."""
+    max_connections: int = 1000
+    """Most connections open at once; more get 503 and are closed. Never more than the
+    process's open-file limit allows (that limit minus 64, kept for the store and logs)."""
 
 
 @dataclass(frozen=True, slots=True)
