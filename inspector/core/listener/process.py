@@ -219,6 +219,8 @@ class ListenerProcess(ListenerBase):
             f"--host={cfg.host}",
             f"--port={cfg.port}",
             f"--body-limit-mb={cfg.body_limit / _MIB!r}",
+            f"--max-connections={cfg.max_connections}",
+            f"--header-timeout={cfg.header_timeout!r}",
             f"--data-dir={self.data_dir}",
         ]
         if cfg.tls_cert is not None:
