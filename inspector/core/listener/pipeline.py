@@ -496,7 +496,9 @@ class Answer:
             # "close": hang up without a word.
             request.abort()
             return
-        response = inbound.as_sent(response)
+        stored = inbound.stored
+        if stored is None or response is not stored.response:
+            response = inbound.as_sent(response)  # already so when it is the stored one
         request.respond(response.status, response.headers, response.body, close=inbound.close)
         inbound.answer = response
 

@@ -1,6 +1,6 @@
 """The listener in a child process, driven through ``fluent-inspector listen --machine``.
 
-Why a process: at 1,000 signed webhooks/s the in-process listener (aiohttp, RSA, the SQLite
+Why a process: at 1,000 signed webhooks/s the in-process listener (HTTP, RSA, the SQLite
 writer) competes with the GUI thread for the GIL and the window's event loop stalls for
 ~90 ms; in its own process the stalls stay under the 50 ms target.
 

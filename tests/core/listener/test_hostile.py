@@ -432,7 +432,8 @@ def test_slowloris_on_the_body_gets_408_recorded(listener: Listener, store: Stor
     capture = store.get(str(answer.json()["id"]))
     assert capture is not None and capture.rejected is not None
     assert "not received within" in capture.rejected
-    assert capture.body_size == 400 - len(left)
+    # What had arrived when the timeout struck (a byte may still have been on its way).
+    assert capture.body_size is not None and 0 < capture.body_size <= 400 - len(left)
 
 
 def test_an_idle_new_connection_is_closed_without_an_answer(
