@@ -482,6 +482,11 @@ class Connection(asyncio.Protocol):
         if _METHOD_SO_FAR.match(buffer, 0, 64) is None:
             self._refuse(400, "the method is not an HTTP token")
             return
+        newline = buffer.find(b"\n", 0, MAX_REQUEST_LINE + 2)
+        if newline == 0 or (newline > 0 and buffer[newline - 1] != 0x0D):
+            # Lines end in CRLF; a bare LF would otherwise wait for the header timeout.
+            self._refuse(400, "a line of the request ends in a bare LF, not CRLF")
+            return
         line_end = buffer.find(b"\r\n", 0, MAX_REQUEST_LINE + 2)
         if line_end < 0 and len(buffer) > MAX_REQUEST_LINE:
             self._refuse(414, f"request line longer than {MAX_REQUEST_LINE} bytes")
@@ -852,5 +857,11 @@ class AcceptErrors:
         exc = context.get("exception")
         if isinstance(exc, OSError) and exc.errno in _OUT_OF_DESCRIPTORS:
             self._throttle.note(exc.strerror or exc)
+            return
+        callback = getattr(context.get("handle"), "_callback", None)
+        if isinstance(exc, ValueError) and getattr(callback, "__name__", "") == "_start_serving":
+            # asyncio's accept retry (scheduled after running out of descriptors) firing
+            # after the listener closed its socket: nothing is lost, the socket is gone.
+            log.debug("accept retry after the listening socket closed: %s", exc)
             return
         loop.default_exception_handler(context)
