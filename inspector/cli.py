@@ -114,6 +114,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="most captures waiting to be written before new ones get 503 + Retry-After (1000)",
     )
+    listen.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        default=1000,
+        metavar="N",
+        help="most connections open at once; more get 503 and are closed (1000; never more "
+        "than the open-file limit minus 64)",
+    )
+    listen.add_argument(
+        "--header-timeout",
+        type=_positive_number,
+        default=10.0,
+        metavar="S",
+        help="seconds a request's headers may take to arrive, from its first byte (10)",
+    )
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
     listen.add_argument("--quiet", action="store_true", help="print nothing per capture")
@@ -377,6 +392,17 @@ def _queue_limit(text: str) -> int:
     return value
 
 
+def _positive_int(text: str) -> int:
+    """A whole number above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a whole number above 0")
+    return value
+
+
 def _positive_number(text: str) -> float:
     """A finite number above zero (``nan`` and ``inf`` parse as floats, and broke later)."""
     try:
@@ -566,6 +592,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         rules_must_exist=not args.rules_if_present,
         require_signature=args.require_signature,
         path_prefix=_path_prefix(args),
+        max_connections=args.max_connections,
+        header_timeout=args.header_timeout,
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")

@@ -47,7 +47,7 @@ HOP_BY_HOP = frozenset(
         "expect",
     }
 )
-# The answer's framing is aiohttp's to write (it sends the exact body bytes we give it).
+# The answer's framing is the listener's to write (it sends the exact body bytes we give it).
 _ANSWER_DROPPED = HOP_BY_HOP | {"content-length"}
 
 

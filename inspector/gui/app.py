@@ -45,6 +45,7 @@ def listener_config_from(
         forward_timeout=settings.forward_timeout,
         forward_fallback=settings.forward_fallback,
         require_signature=settings.require_signature,
+        max_connections=settings.max_connections,
     )
 
 

@@ -191,6 +191,9 @@ class Settings:
     body_limit_mb: _Setting[int] = _Setting(
         "listener/body_limit_mb", 10, lambda raw: _coerce_int(raw, 1, 1024)
     )
+    max_connections: _Setting[int] = _Setting(
+        "listener/max_connections", 1000, lambda raw: _coerce_int(raw, 1, 100_000)
+    )
     tls_cert: _Setting[str] = _Setting("listener/tls_cert", "", _coerce_str)
     tls_key: _Setting[str] = _Setting("listener/tls_key", "", _coerce_str)
     """Path of the TLS private key file (the file, never its contents)."""

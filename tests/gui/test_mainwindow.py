@@ -480,7 +480,10 @@ def test_listener_settings_validate_and_restart(qtbot, main_window: MainWindow) 
     assert "key" in (dialog.validate() or "")
     dialog.tls_cert.clear()
     dialog.port.setValue(0)
+    assert dialog.max_connections.value() == 1000
+    dialog.max_connections.setValue(5)
     config = dialog.config()
+    assert config.max_connections == 5
     old_url = main_window.listener.url()
     assert main_window.listener.restart(config)
     assert main_window.listener.url() and main_window.listener.url() != old_url

@@ -28,6 +28,7 @@ def test_defaults_on_empty_file(ini: Path) -> None:
     assert s.listener_host == "127.0.0.1"
     assert s.listener_port == 8765
     assert s.body_limit_mb == 10
+    assert s.max_connections == 1000
     assert s.tls_cert == ""
     assert s.tls_key == ""
     assert s.follow_newest is True
@@ -47,6 +48,7 @@ ROUND_TRIPS: list[tuple[str, object]] = [
     ("listener_host", "0.0.0.0"),
     ("listener_port", 9999),
     ("body_limit_mb", 64),
+    ("max_connections", 250),
     ("tls_cert", "/home/me/certs/my cert, v2.pem"),
     ("tls_key", "C:\\Users\\me\\key.pem"),
     ("follow_newest", False),
@@ -172,6 +174,7 @@ def test_names_cover_every_preference() -> None:
         "listener_host",
         "listener_port",
         "body_limit_mb",
+        "max_connections",
         "tls_cert",
         "tls_key",
         "follow_newest",

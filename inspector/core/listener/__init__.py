@@ -1,9 +1,9 @@
 """The HTTP listener: in this process (:class:`Listener`) or in a child process
 (:class:`ListenerProcess`), both a :class:`ListenerHandle`.
 
-``server.py`` runs aiohttp and the lifecycle; ``pipeline.py`` holds the stages every request
-goes through (``gates.py`` the signed-only and path-prefix gates among them);
-``protocol.py`` the child's JSON-lines protocol (both directions); ``child.py`` the
+``http1.py`` is the HTTP/1.1 server, ``server.py`` the lifecycle; ``pipeline.py`` holds the
+stages every request goes through (``gates.py`` the signed-only and path-prefix gates among
+them); ``protocol.py`` the child's JSON-lines protocol (both directions); ``child.py`` the
 ``listen --machine`` loop; ``process.py`` the parent's side of it; ``handle.py`` the
 configuration, states, notices and the protocol both listeners satisfy.
 """

@@ -69,6 +69,12 @@ class ListenerConfig:
     """Back-pressure: most captures waiting for the store's writer (beyond the group it is
     writing); past it, or past max(64 MiB, 2 x body_limit) of their bodies, a request gets
     503 with Retry-After and is not stored (``listen --queue-limit``)."""
+    header_timeout: float = 10.0
+    """Seconds a request's head (request line and headers) may take from its first byte
+    (and a new connection to send one); slower gets 408. Keep-alive idle time is separate."""
+    max_connections: int = 1000
+    """Most connections open at once; more get 503 and are closed. Never more than the
+    process's open-file limit allows (that limit minus 64, kept for the store and logs)."""
 
 
 @dataclass(frozen=True, slots=True)

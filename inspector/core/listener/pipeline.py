@@ -15,17 +15,12 @@ thousands of requests a second, one stage's Python is a visible share of the loo
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
-
-from aiohttp import web
-from aiohttp.http import SERVER_SOFTWARE, HttpVersion10, HttpVersion11
+from typing import TYPE_CHECKING, Protocol
 
 from inspector.core.capture import (
     Capture,
@@ -39,6 +34,7 @@ from inspector.core.capture import (
 )
 from inspector.core.errors import StoreBusyError
 from inspector.core.events import EventSummary
+from inspector.core.listener.http1 import SERVER_SOFTWARE, Request, http_date
 from inspector.core.payload import inspect_body
 from inspector.core.signatures import verify_headers
 
@@ -76,31 +72,11 @@ def _json_body(payload: dict[str, str]) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _format_remote(peer: Any) -> str:
-    if isinstance(peer, tuple) and len(peer) >= 2:
-        host = str(peer[0])
-        return f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
-    return str(peer) if peer else ""
-
-
-_date_cache: list[Any] = [0, ""]
-
-
-def http_date() -> str:
-    """The Date header for now, formatted once a second (as aiohttp does): every answer
-    carries one, and formatting it per request was a measurable share of the hot path."""
-    now = int(time.time())
-    if _date_cache[0] != now:
-        _date_cache[0], _date_cache[1] = now, email.utils.formatdate(now, usegmt=True)
-    date: str = _date_cache[1]
-    return date
-
-
 @dataclass(slots=True)
 class Inbound:
     """One request on its way through the stages: what arrived, and what was made of it."""
 
-    request: web.BaseRequest
+    request: Request
     id: str
     received_at: datetime
     method: str
@@ -120,7 +96,8 @@ class Inbound:
     rejected: str | None = None
     close: bool = False
     """Close the connection after answering (the rest of a body may still trickle in)."""
-    answer: web.StreamResponse | None = field(default=None)
+    answer: ResponseRecord | None = field(default=None)
+    """What was answered (set by :class:`Answer`, as it went on the wire)."""
     stored: Capture | None = None
     """The capture as committed (seq, attempt); None when storing failed."""
     rule: str | None = None
@@ -141,11 +118,10 @@ class Inbound:
     parsed, the store works it out)."""
 
     @classmethod
-    def of(cls, request: web.BaseRequest, *, tls: bool) -> Inbound:
+    def of(cls, request: Request, *, tls: bool) -> Inbound:
         """The request exactly as it arrived: raw target, header pairs with case, order and
         duplicates."""
-        transport = request.transport
-        target = request.raw_path
+        target = request.target
         path, query = split_target(target)
         return cls(
             request=request,
@@ -155,13 +131,8 @@ class Inbound:
             target=target,
             path=path,
             query=query,
-            headers=tuple(
-                [
-                    (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in request.raw_headers
-                ]
-            ),
-            remote=_format_remote(transport.get_extra_info("peername") if transport else None),
+            headers=request.headers,
+            remote=request.remote,
             tls=tls,
         )
 
@@ -205,13 +176,14 @@ class Inbound:
         )
 
     def as_sent(self, response: ResponseRecord) -> ResponseRecord:
-        """The response with the headers aiohttp would add when sending it (Content-Length,
+        """The response with the headers the answer carries besides its own (Content-Length,
         Date, Server, Connection), set now: the capture is stored before the answer goes out
         (2xx means "on disk"), and the stored headers must be the ones actually sent - the
-        Answer stage sends exactly these, and aiohttp keeps headers that are already set."""
+        Answer stage sends exactly these. Idempotent. Decides ``close`` as the header says."""
         have = {name.lower() for name, _ in response.headers}
         added: list[tuple[str, str]] = []
-        if "content-length" not in have:
+        status = response.status
+        if "content-length" not in have and status not in (204, 304) and status >= 200:
             added.append(("Content-Length", str(len(response.body))))
         if "date" not in have:
             added.append(("Date", http_date()))
@@ -219,11 +191,16 @@ class Inbound:
             added.append(("Server", SERVER_SOFTWARE))
         if "connection" not in have:
             keep_alive = self.request.keep_alive and not self.close
-            version = self.request.version
-            if keep_alive and version == HttpVersion10:
-                added.append(("Connection", "keep-alive"))
-            elif not keep_alive and version == HttpVersion11:
+            if not keep_alive:
+                self.close = True
                 added.append(("Connection", "close"))
+            elif self.request.version == (1, 0):
+                added.append(("Connection", "keep-alive"))
+        elif any(
+            name.lower() == "connection" and "close" in value.lower()
+            for name, value in response.headers
+        ):
+            self.close = True
         if not added:
             return response
         return replace(response, headers=(*response.headers, *added))
@@ -233,69 +210,48 @@ class Stage(Protocol):
     async def run(self, inbound: Inbound) -> None: ...
 
 
-class _BodyReader:
-    """Reads a request body up to a limit, keeping count so a timeout can say how far it got."""
-
-    __slots__ = ("size",)
-
-    def __init__(self) -> None:
-        self.size = 0
-
-    async def read(self, content: Any, limit: int) -> bytes | None:
-        """The whole body, or None as soon as it exceeds ``limit``."""
-        chunks: list[bytes] = []
-        while True:
-            chunk: bytes = await content.readany()
-            if not chunk:
-                break
-            self.size += len(chunk)
-            if self.size > limit:
-                return None
-            chunks.append(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
 @dataclass(frozen=True, slots=True)
 class ReadBody:
-    """Take the body; refuse one over ``body_limit`` (413) or slower than ``read_timeout``
-    (408, and the connection is closed)."""
+    """Take the body; refuse one over ``body_limit`` (413), slower than ``read_timeout``
+    (408) or malformed (a bad chunk: 400); each closes the connection. A client that goes
+    away mid-body is not recorded: nobody waits for an answer (ConnectionResetError ends
+    the request)."""
 
     body_limit: int
     read_timeout: float
 
     async def run(self, inbound: Inbound) -> None:
         limit = self.body_limit
-        length = inbound.request.content_length
+        request = inbound.request
+        length = request.content_length
         if length is not None and length > limit:
-            inbound.reject(413, f"body too large: {length} bytes > limit {limit}", length)
+            reason = f"body too large: {length} bytes > limit {limit}"
+            inbound.reject(413, reason, length, close=True)
             return
-        content = inbound.request.content
-        body: bytes | None
-        if content.is_eof():
-            # Already fully buffered (the usual small webhook): take it as it is, with no
-            # timer and no read loop.
-            body = content.read_nowait()
-            size = len(body)
-            if size > limit:
-                body = None
-        else:
-            reader = _BodyReader()
+        if not request.body_done:
+            # The usual small webhook arrives with its head: no timer, no wait.
             try:
                 async with asyncio.timeout(self.read_timeout):
-                    body = await reader.read(content, limit)
+                    await request.wait_body()
             except TimeoutError:
                 inbound.reject(
                     408,
-                    f"body not received within {self.read_timeout:g} s (got {reader.size} bytes)",
-                    reader.size,
+                    f"body not received within {self.read_timeout:g} s "
+                    f"(got {request.body_size} bytes)",
+                    request.body_size,
                     close=True,
                 )
                 return
-            size = reader.size
-        if body is None:
-            inbound.reject(413, f"body too large: {size} bytes > limit {limit}", size)
+        if request.body_error is not None:
+            if request.gone:
+                raise ConnectionResetError(request.body_error)
+            inbound.reject(400, request.body_error, request.body_size, close=True)
             return
-        inbound.body = body
+        size = request.body_size
+        if size > limit:
+            inbound.reject(413, f"body too large: {size} bytes > limit {limit}", size, close=True)
+            return
+        inbound.body = request.body()
 
 
 def _inspect(
@@ -594,16 +550,16 @@ class Answer:
             await asyncio.sleep(inbound.delay)
         response = inbound.response
         assert response is not None, "StoreCapture decides every response"
-        answer = web.Response(status=response.status, headers=response.headers, body=response.body)
+        request = inbound.request
         if inbound.hang_up:
-            # "close": hang up without a word. aiohttp then finds the transport closed and
-            # drops this answer unwritten.
-            transport = inbound.request.transport
-            if transport is not None:
-                transport.abort()
-        if inbound.close:
-            answer.force_close()
-        inbound.answer = answer
+            # "close": hang up without a word.
+            request.abort()
+            return
+        stored = inbound.stored
+        if stored is None or response is not stored.response:
+            response = inbound.as_sent(response)  # already so when it is the stored one
+        request.respond(response.status, response.headers, response.body, close=inbound.close)
+        inbound.answer = response
 
 
 def default_stages(

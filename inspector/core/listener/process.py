@@ -1,6 +1,6 @@
 """The listener in a child process, driven through ``fluent-inspector listen --machine``.
 
-Why a process: at 1,000 signed webhooks/s the in-process listener (aiohttp, RSA, the SQLite
+Why a process: at 1,000 signed webhooks/s the in-process listener (HTTP, RSA, the SQLite
 writer) competes with the GUI thread for the GIL and the window's event loop stalls for
 ~90 ms; in its own process the stalls stay under the 50 ms target.
 
@@ -227,6 +227,8 @@ class ListenerProcess(ListenerBase):
             f"--port={cfg.port}",
             f"--body-limit-mb={cfg.body_limit / _MIB!r}",
             f"--queue-limit={cfg.queue_limit}",
+            f"--max-connections={cfg.max_connections}",
+            f"--header-timeout={cfg.header_timeout!r}",
             f"--data-dir={self.data_dir}",
         ]
         if cfg.tls_cert is not None:

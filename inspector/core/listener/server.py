@@ -1,6 +1,7 @@
 """The embedded HTTP listener: receives webhooks, stores them, and only then answers.
 
-aiohttp runs on its own asyncio loop in one background thread. Each request goes through
+Our HTTP/1.1 server (``http1.py``) runs on its own asyncio loop in one background thread.
+Each request goes through
 the stages of ``pipeline.py`` (read exactly as it arrived, verify both signatures over
 those bytes, store through the store's group commit, answer): the client gets its answer
 only after the commit, so a 2xx means "on disk".
@@ -17,9 +18,7 @@ import ssl
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from inspector.core.callbacks import Callbacks
 from inspector.core.capture import Capture
@@ -37,6 +36,7 @@ from inspector.core.listener.handle import (
     is_loopback,
     notice_of,
 )
+from inspector.core.listener.http1 import AcceptErrors, Request, Server
 from inspector.core.listener.pipeline import (
     ForwardTargets,
     Inbound,
@@ -74,20 +74,6 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-class _ServerLog(logging.LoggerAdapter[logging.Logger]):
-    """aiohttp's logger, minus the alarm for malformed client input.
-
-    aiohttp logs every unparseable request at ERROR with a traceback; that is a client's
-    mistake (or a port scanner), not ours, so it goes to DEBUG. Real failures stay ERROR.
-    """
-
-    def exception(self, msg: object, *args: object, exc_info: Any = True, **kw: Any) -> None:
-        if isinstance(msg, str) and msg.startswith("Error handling request"):
-            self.debug(msg, *args, exc_info=exc_info, **kw)
-        else:
-            self.error(msg, *args, exc_info=exc_info, **kw)
-
-
 class Listener(ListenerBase):
     """Receives webhooks on a local port and stores each one before answering.
 
@@ -105,7 +91,8 @@ class Listener(ListenerBase):
         self._capture_subscribers: Callbacks[Capture] = Callbacks("capture subscriber")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._runner: web.BaseRunner | None = None
+        self._server: Server | None = None
+        self._sockets: asyncio.base_events.Server | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self._tls = False
         self._in_flight = 0
@@ -269,6 +256,16 @@ class Listener(ListenerBase):
                 f"The read timeout must be positive (got {cfg.read_timeout}): "
                 "set it to a number of seconds, e.g. 30."
             )
+        if not cfg.header_timeout > 0:
+            raise ListenerError(
+                f"The header timeout must be positive (got {cfg.header_timeout}): "
+                "set it to a number of seconds, e.g. 10."
+            )
+        if cfg.max_connections < 1:
+            raise ListenerError(
+                f"The connection limit must be at least 1 (got {cfg.max_connections}): "
+                f"e.g. 1000 (--max-connections N, or {SETTINGS_IN_WINDOW})."
+            )
         if not cfg.allow_remote and not is_loopback(cfg.host):
             shown = cfg.host or "all interfaces"
             raise ListenerError(
@@ -352,6 +349,7 @@ class Listener(ListenerBase):
 
         def run() -> None:
             asyncio.set_event_loop(loop)
+            loop.set_exception_handler(AcceptErrors())
             loop.call_soon(ready.set)
             loop.run_forever()
 
@@ -378,32 +376,32 @@ class Listener(ListenerBase):
 
     async def _bind(self, ssl_context: ssl.SSLContext | None) -> None:
         cfg = self._config
-        # The low-level server, not an Application: every path and method goes to one
-        # handler anyway, and skipping routing and the middleware chain is a measurable part
-        # of the per-request cost. The price is answering "Expect: 100-continue" ourselves.
-        server = web.Server(
+        loop = asyncio.get_running_loop()
+        server = Server(
             self._handle,
-            access_log=None,
+            body_limit=cfg.body_limit,
+            header_timeout=cfg.header_timeout,
             keepalive_timeout=KEEPALIVE_TIMEOUT,
-            # Keep the body as it came over the wire: the signatures cover those bytes.
-            auto_decompress=False,
-            logger=_ServerLog(logging.getLogger(__name__ + ".http"), {}),
+            max_connections=connection_cap(cfg.max_connections),
+            tls=ssl_context is not None,
         )
-        runner = web.ServerRunner(server, handle_signals=False)
-        await runner.setup()
         # "localhost" may resolve to both 127.0.0.1 and ::1, and with port 0 each would get
         # a different port; one well-defined socket is what users and tunnels expect.
         host = "127.0.0.1" if cfg.host.lower() == "localhost" else cfg.host
-        site = web.TCPSite(runner, host or None, cfg.port, ssl_context=ssl_context)
         try:
-            await site.start()
-        except BaseException as exc:
-            await runner.cleanup()
-            if isinstance(exc, OSError):
-                raise self._bind_error(exc) from exc
-            raise
-        self._runner = runner
-        self._bound_port = site.port
+            sockets = await loop.create_server(
+                server.protocol,
+                host or None,
+                cfg.port,
+                ssl=ssl_context,
+                ssl_handshake_timeout=cfg.header_timeout if ssl_context is not None else None,
+                backlog=1024,
+            )
+        except OSError as exc:
+            raise self._bind_error(exc) from exc
+        server.start_sweeping()
+        self._server, self._sockets = server, sockets
+        self._bound_port = sockets.sockets[0].getsockname()[1]
         try:
             self._keyring.reload_if_changed()
         except Exception as exc:
@@ -444,43 +442,39 @@ class Listener(ListenerBase):
         if self._reload_task is not None:
             self._reload_task.cancel()
             self._reload_task = None
-        runner, self._runner = self._runner, None
-        if runner is None:
+        server, self._server = self._server, None
+        sockets, self._sockets = self._sockets, None
+        if server is None or sockets is None:
             return
         try:
-            await self._shutdown_runner(runner, timeout)
+            await self._shutdown_server(server, sockets, timeout)
         finally:
             for stage in self._stages:
                 close = getattr(stage, "aclose", None)
                 if close is not None:
                     with contextlib.suppress(Exception):
                         await close()
+            await asyncio.get_running_loop().shutdown_default_executor()
 
-    async def _shutdown_runner(self, runner: web.BaseRunner, timeout: float) -> None:
+    async def _shutdown_server(
+        self, server: Server, sockets: asyncio.base_events.Server, timeout: float
+    ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        for site in list(runner.sites):
-            await site.stop()
-        # aiohttp's own graceful shutdown stops reading from every connection at once, so a
-        # body still arriving would never complete; drain our handlers first, then clean up.
+        sockets.close()
+        # Idle connections close now; a request under way (its body still arriving, or
+        # waiting for its commit) finishes and is answered, then its connection closes.
+        server.close_idle()
         if self._in_flight:
             self._drained = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(deadline):
                     await self._drained.wait()
             self._drained = None
-        # aiohttp only takes the grace period for the rest at construction.
-        runner._shutdown_timeout = max(0.1, deadline - loop.time())
-        await runner.cleanup()
-        # Connection tasks that aiohttp cancelled still need loop turns to finish and close
-        # their transports; stopping the loop under them would leak sockets.
-        current = asyncio.current_task()
-        leftovers = [task for task in asyncio.all_tasks() if task is not current]
-        for task in leftovers:
-            task.cancel()
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        # A turn for the last answers' transports to flush, then whatever is left goes.
         await asyncio.sleep(0)
-        await loop.shutdown_default_executor()
+        await server.close()
+        await asyncio.sleep(0)
 
     async def _reload_keys(self) -> None:
         # Keys added by `fluent-inspector keys add` in another process land in the key
@@ -516,34 +510,12 @@ class Listener(ListenerBase):
 
     # -- request path (loop thread) ---------------------------------------------------------
 
-    async def _expect(self, request: web.BaseRequest) -> web.StreamResponse | None:
-        # A body we will refuse gets no "100 Continue": the handler answers 413 at once.
-        length = request.content_length
-        if length is not None and length > self._config.body_limit:
-            return None
-        expect = request.headers.get("Expect", "")
-        if request.version >= (1, 1):
-            if expect.lower() == "100-continue":
-                await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-                request.writer.output_size = 0
-            else:
-                raise web.HTTPExpectationFailed(text=f"Unknown Expect: {expect}")
-        return None
-
-    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def _handle(self, request: Request) -> None:
         self._in_flight += 1
         try:
-            if "Expect" in request.headers:
-                # What web.Application does before calling a route's handler.
-                early = await self._expect(request)
-                await request.writer.drain()
-                if early is not None:
-                    return early
             inbound = Inbound.of(request, tls=self._tls)
             for stage in self._stages:
                 await stage.run(inbound)
-            assert inbound.answer is not None, "the last stage answers"
-            return inbound.answer
         finally:
             self._in_flight -= 1
             if not self._in_flight and self._drained is not None:
@@ -553,3 +525,21 @@ class Listener(ListenerBase):
         self._capture_subscribers(capture)
         if self._subscribers:
             self._subscribers(notice_of(capture))
+
+
+#: Descriptors kept free of connections: the store, its WAL, the log file, the key file.
+RESERVED_DESCRIPTORS = 64
+
+
+def connection_cap(configured: int) -> int:
+    """``configured``, or fewer when the open-file limit would run out first: beyond the
+    cap a client gets a clear 503 instead of a connection that is never accepted."""
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # Windows: no such limit to respect
+        return configured
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    return max(1, min(configured, soft - RESERVED_DESCRIPTORS))

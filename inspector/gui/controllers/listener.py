@@ -234,6 +234,7 @@ class ListenerController(QObject):
         if config.port:
             s.listener_port = config.port
         s.body_limit_mb = max(1, config.body_limit // (1024 * 1024))
+        s.max_connections = config.max_connections
         s.tls_cert = str(config.tls_cert or "")
         s.tls_key = str(config.tls_key or "")
         s.forward_to = config.forward_to or ""

@@ -1,5 +1,5 @@
-"""Listener settings: host, port, body limit, TLS files, forwarding, signed-only mode and
-the path prefix. Applying restarts the listener."""
+"""Listener settings: host, port, body limit, connection limit, TLS files, forwarding,
+signed-only mode and the path prefix. Applying restarts the listener."""
 
 from __future__ import annotations
 
@@ -56,6 +56,14 @@ class ListenerSettingsDialog(QDialog):
         self.body_limit.setRange(1, 1024)
         self.body_limit.setSuffix(" MB")
         self.body_limit.setValue(max(1, config.body_limit // (1024 * 1024)))
+        self.max_connections = QSpinBox(self)
+        self.max_connections.setObjectName("maxConnections")
+        self.max_connections.setRange(1, 100_000)
+        self.max_connections.setValue(config.max_connections)
+        self.max_connections.setToolTip(
+            "Connections open at once; a client beyond them gets 503 and is closed. Never "
+            "more than the open-file limit allows."
+        )
         self.tls_cert = QLineEdit(str(config.tls_cert or ""), self)
         self.tls_cert.setPlaceholderText("none: plain HTTP (a tunnel usually terminates TLS)")
         self.tls_key = QLineEdit(str(config.tls_key or ""), self)
@@ -76,6 +84,7 @@ class ListenerSettingsDialog(QDialog):
         form.addRow("Host", self.host)
         form.addRow("Port", self.port)
         form.addRow("Body limit", self.body_limit)
+        form.addRow("Max connections", self.max_connections)
         form.addRow("TLS certificate", self._with_browse(self.tls_cert, "certificate"))
         form.addRow("TLS key", self._with_browse(self.tls_key, "private key"))
         form.addRow("", self.allow_remote)
@@ -176,6 +185,7 @@ class ListenerSettingsDialog(QDialog):
             port=self.port.value(),
             body_limit=self.body_limit.value() * 1024 * 1024,
             read_timeout=self._config.read_timeout,
+            max_connections=self.max_connections.value(),
             tls_cert=Path(cert) if cert else None,
             tls_key=Path(key) if key else None,
             allow_remote=self.allow_remote.isChecked(),

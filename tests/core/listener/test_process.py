@@ -262,6 +262,8 @@ def test_command_line_carries_the_configuration(store: Store, keyring: KeyRing) 
         tls_cert=Path("/c.pem"),
         tls_key=Path("/k.pem"),
         allow_remote=True,
+        max_connections=77,
+        header_timeout=2.5,
     )
     command = ListenerProcess(store, keyring, config).command()
     assert command[:5] == [sys.executable, "-m", "inspector", "listen", "--machine"]
@@ -273,6 +275,8 @@ def test_command_line_carries_the_configuration(store: Store, keyring: KeyRing) 
         "--tls-cert=/c.pem",
         "--tls-key=/k.pem",
         "--allow-remote",
+        "--max-connections=77",
+        "--header-timeout=2.5",
     ):
         assert part in command
     assert not any(p.startswith("--key-ring") for p in command)  # the data dir's own ring

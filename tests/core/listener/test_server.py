@@ -444,9 +444,9 @@ def test_stop_waits_for_in_flight_requests(listener: Listener, store: Store) -> 
         wait_until(lambda: listener._in_flight == 1)
         stopper = threading.Thread(target=listener.stop, kwargs={"timeout": 10.0})
         stopper.start()
-        # stop() is under way once it has taken the runner. (Not probed with connections: on
+        # stop() is under way once it has taken the server. (Not probed with connections: on
         # CPython 3.11 a connection accepted in the same tick as the close leaks its socket.)
-        wait_until(lambda: listener._runner is None)
+        wait_until(lambda: listener._server is None)
         sock.sendall(body)
         reply = read_reply(sock)
         stopper.join()
