@@ -18,6 +18,7 @@ from inspector.core.followup_history import FollowupHistory
 from inspector.core.keys import KeyRing
 from inspector.core.signatures import verify_headers
 from inspector.core.store import CaptureQuery, Store
+from inspector.core.store.store import Salvaged
 
 __all__ = [
     "IMPORT_BATCH",
@@ -26,10 +27,12 @@ __all__ = [
     "Cancelled",
     "ImportResult",
     "Progress",
+    "SalvageResult",
     "clear_job",
     "export_job",
     "import_job",
     "reverify_job",
+    "salvage_job",
 ]
 
 REVERIFY_BATCH = 500
@@ -100,15 +103,25 @@ def reverify_job(progress: Progress, store: Store, keyring: KeyRing) -> int:
     return changed
 
 
-def export_job(
-    progress: Progress, store: Store, query: CaptureQuery, target: Path | IO[bytes], fmt: str
-) -> int:
-    """Write the captures ``query`` matches to a file (atomically) or an open binary stream."""
+class SalvageResult(NamedTuple):
+    exported: int
+    skipped: int
+    """Rows that could not be read (damaged pages or content)."""
+
+
+def _refuse_store_file(target: Path | IO[bytes], store: Store) -> None:
     if isinstance(target, Path) and paths.is_store_file(target, store.path):
         raise ExchangeError(
             f"{target} is the capture store itself: exporting there would destroy the "
             "captures. Choose a file outside the store (e.g. captures.jsonl)."
         )
+
+
+def export_job(
+    progress: Progress, store: Store, query: CaptureQuery, target: Path | IO[bytes], fmt: str
+) -> int:
+    """Write the captures ``query`` matches to a file (atomically) or an open binary stream."""
+    _refuse_store_file(target, store)
     total = store.count(query)
     progress.report(0, total)
 
@@ -121,6 +134,27 @@ def export_job(
     if isinstance(target, Path):
         return exchange.export_file(counted(), target, fmt)
     return exchange.export(counted(), target, fmt)
+
+
+def salvage_job(
+    progress: Progress, store: Store, target: Path | IO[bytes], fmt: str
+) -> SalvageResult:
+    """Every capture still readable from a damaged store, row by row (``export --salvage``)."""
+    _refuse_store_file(target, store)
+    tally = Salvaged()
+    progress.report(0, 0)
+
+    def counted() -> Iterator[Capture]:
+        for done, capture in enumerate(store.iter_salvaged(tally), start=1):
+            _check(progress)
+            yield capture
+            progress.report(done, 0)
+
+    if isinstance(target, Path):
+        exchange.export_file(counted(), target, fmt)
+    else:
+        exchange.export(counted(), target, fmt)
+    return SalvageResult(tally.exported, tally.skipped)
 
 
 def import_job(progress: Progress, store: Store, path: Path) -> ImportResult:
