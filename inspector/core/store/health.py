@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 from inspector.core import paths
 from inspector.core.errors import StoreDamagedError, StoreError
+from inspector.core.text import escape_control
 
 __all__ = [
     "QUICK_CHECK_BUDGET_S",
@@ -103,6 +104,8 @@ def is_damage(error: BaseException) -> bool:
         name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
         or "malformed" in text
         or "not a database" in text
+        # A text column whose bytes were overwritten: damaged content in a sound page.
+        or "could not decode to utf-8" in text
     )
 
 
@@ -113,6 +116,10 @@ def existing_files(store_path: Path) -> list[Path]:
 
 def damaged_error(store_path: Path, problem: str) -> StoreDamagedError:
     """What to tell the user about a damaged store: what, where, and the two ways on."""
+    # One line: quick_check's report spans lines ("*** in database main ***", then one line
+    # per problem); what came from the file is escaped like everything else.
+    lines = [line.strip() for line in problem.splitlines()]
+    problem = escape_control("; ".join(line for line in lines if line and "***" not in line))
     files = ", ".join(str(f) for f in existing_files(store_path)) or str(store_path)
     return StoreDamagedError(
         f"The capture store {store_path} is damaged, or is not an inspector database "
