@@ -122,19 +122,27 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
         QMessageBox.warning(None, "Fluent Webhook Inspector", str(exc))
         keyring = KeyRing(None)
     config = listener_config_from(settings, host, port, allow_remote=allow_remote)
+    moved_to = ""
     try:
         while True:
             window = build_main_window(store, keyring, settings, config, data_dir=data_dir)
             window.show()
+            if moved_to:
+                window.ctx.notify(f"Started a fresh store; the damaged one is {moved_to}", 30_000)
             code = app.exec()
             checked = window.findChild(StoreHealthController)
             if checked is None or not checked.moved:
                 break
             # The damaged store was moved aside (and closed): a fresh one, a new window.
+            moved_to = str(checked.moved[0][1])
             window.shutdown()
             window.deleteLater()
             window = None
-            store = Store.open(data_dir, check=False)
+            try:
+                store = Store.open(data_dir, check=False)
+            except InspectorError as exc:
+                QMessageBox.critical(None, "Fluent Webhook Inspector", str(exc))
+                return 2
     finally:
         if window is not None:
             window.shutdown()
