@@ -322,7 +322,7 @@ def _writing_store(args: argparse.Namespace, data_dir: Path) -> Any:
     from inspector.core.store.health import move_aside
 
     try:
-        return Store.open(data_dir)
+        store = Store.open(data_dir)
     except StoreDamagedError as exc:
         if not getattr(args, "move_damaged_aside", False):
             raise
@@ -333,7 +333,14 @@ def _writing_store(args: argparse.Namespace, data_dir: Path) -> Any:
             f"starting a fresh store; get the readable captures out of the old one with: "
             f"fluent-inspector export --salvage --store-file {moved[0][1]} -o salvaged.jsonl"
         )
-        return Store.open(data_dir)
+        store = Store.open(data_dir)
+    if store.checked is not None and not store.checked.finished:
+        _err(
+            f"warning: the store's quick check stopped after {store.checked.seconds:.0f} s "
+            f"with nothing wrong found so far; the rest of {store.path} is unchecked (a "
+            f"damaged page is still reported when it is read)"
+        )
+    return store
 
 
 def _add_move_aside(parser: argparse.ArgumentParser) -> None:

@@ -84,14 +84,17 @@ def connect(path: Path, *, store_readonly: bool, reader: bool) -> sqlite3.Connec
     return conn
 
 
-def open_writer(path: Path, *, check: bool = True) -> sqlite3.Connection:
+def open_writer(
+    path: Path, *, check: bool = True, checked: list[health.Health] | None = None
+) -> sqlite3.Connection:
     """The writing connection, quick-checked (``check``) and with the schema created or
     migrated. When the open fails, the -wal/-shm it created are removed again: left behind
     (with the database file's permissions, 0444 for a read-only one) they kept a later open
-    failing after the user had fixed the database file."""
+    failing after the user had fixed the database file. ``checked`` receives the quick
+    check's result."""
     before = {f for f in paths.store_files(path) if f.exists()}
     try:
-        return _open_writer(path, check=check)
+        return _open_writer(path, check=check, checked=checked)
     except StoreDamagedError as error:
         _remove_created(path, before)
         # Again, so that the message lists the files that are left.
@@ -113,7 +116,9 @@ def _remove_created(path: Path, before: set[Path]) -> None:
             shm.unlink()
 
 
-def _open_writer(path: Path, *, check: bool) -> sqlite3.Connection:
+def _open_writer(
+    path: Path, *, check: bool, checked: list[health.Health] | None
+) -> sqlite3.Connection:
     conn = connect(path, store_readonly=False, reader=False)
     try:
         # Read the version before changing anything, so a newer app's file is untouched.
@@ -128,7 +133,9 @@ def _open_writer(path: Path, *, check: bool) -> sqlite3.Connection:
         if check and schema.user_version(conn) > 0:
             # Before anything is written (the migration is the first write): a damaged
             # file is refused untouched, so that nothing is acknowledged into it.
-            health.check_or_raise(path, conn)
+            result = health.check_or_raise(path, conn)
+            if checked is not None:
+                checked.append(result)
         schema.migrate(path, conn)
     except StoreError:
         conn.close()

@@ -102,6 +102,7 @@ class Store:
         # dict entry is only touched from its own loop's thread.
         self._gathering: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
         self._writer: Writer | None = None
+        self.checked: health.Health | None = None
         if readonly:
             if not self.path.is_file():
                 raise StoreError(
@@ -119,7 +120,11 @@ class Store:
                 raise
             self._idle.append(conn)
             return
-        conn = connections.open_writer(self.path, check=check)
+        checked: list[health.Health] = []
+        conn = connections.open_writer(self.path, check=check, checked=checked)
+        # The open's quick check: ``finished`` False when it ran out of time on a big store,
+        # which the listener mentions.
+        self.checked = checked[0] if checked else None
         try:
             self._writer = Writer(self.path, conn, retention)
         except sqlite3.Error as error:
