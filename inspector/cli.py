@@ -740,12 +740,16 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     # The window's export loop, without progress or cancellation.
-    from inspector.core.jobs import NO_PROGRESS, export_job, salvage_job
+    from inspector.core.jobs import NO_PROGRESS, export_job, refuse_store_files, salvage_job
     from inspector.core.store import CaptureQuery
 
     if args.salvage and args.search:
         _err("--salvage exports everything readable; it cannot be combined with --search")
         return EXIT_USAGE
+    if args.output is not None and args.store_file is not None:
+        # Reading another store file: the data dir's live store is still not a target.
+        live = (getattr(args, "data_dir", None) or paths.default_data_dir()) / paths.STORE_FILENAME
+        refuse_store_files(args.output, live)
     with _reading_store(args) as store:
         target = sys.stdout.buffer if args.output is None else args.output
         if args.salvage:

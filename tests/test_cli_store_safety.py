@@ -192,3 +192,44 @@ def test_a_failed_start_on_a_read_only_store_leaves_no_wal_or_shm(
     # With the permissions fixed, the store opens at once: nothing was left to block it.
     imported = run("import", _one_record(tmp_path), "--data-dir", str(data), decoy=decoy)
     assert "imported 1 capture(s)" in imported.stdout
+
+
+def test_export_refuses_every_store_file_by_any_name(tmp_path: Path, decoy: Path) -> None:
+    data = tmp_path / "data"
+    filled_store(data, 3)
+    db = data / "captures.sqlite3"
+    wal = Path(f"{db}-wal")
+    wal.write_bytes(b"")  # as a live listener has it
+    (tmp_path / "to-wal").symlink_to(wal)
+    (tmp_path / "to-db").symlink_to(db)
+    (tmp_path / "hard-db").hardlink_to(db)
+    other = tmp_path / "other"
+    filled_store(other, 1)
+    before = db.read_bytes()
+    targets = [f"{db}-shm", f"{db}-journal", "to-wal", "to-db", "hard-db"]
+    for target in targets:
+        result = run(
+            "export",
+            "-o",
+            str(tmp_path / target),
+            "--data-dir",
+            str(data),
+            decoy=decoy,
+            check=False,
+        )
+        assert_clean_error(result, "capture store itself")
+    # Reading another store file (--store-file) does not make the live store a target.
+    result = run(
+        "export",
+        "--salvage",
+        "--store-file",
+        str(other / "captures.sqlite3"),
+        "-o",
+        str(tmp_path / "hard-db"),
+        "--data-dir",
+        str(data),
+        decoy=decoy,
+        check=False,
+    )
+    assert_clean_error(result, "capture store itself")
+    assert db.read_bytes() == before and wal.read_bytes() == b""

@@ -31,6 +31,7 @@ __all__ = [
     "clear_job",
     "export_job",
     "import_job",
+    "refuse_store_files",
     "reverify_job",
     "salvage_job",
 ]
@@ -109,12 +110,18 @@ class SalvageResult(NamedTuple):
     """Rows that could not be read (damaged pages or content)."""
 
 
+def refuse_store_files(target: Path | IO[bytes], *store_paths: Path) -> None:
+    """An :class:`ExchangeError` when ``target`` is one of these stores' files."""
+    for store_path in store_paths:
+        if isinstance(target, Path) and paths.is_store_file(target, store_path):
+            raise ExchangeError(
+                f"{target} is the capture store itself: exporting there would destroy the "
+                "captures. Choose a file outside the store (e.g. captures.jsonl)."
+            )
+
+
 def _refuse_store_file(target: Path | IO[bytes], store: Store) -> None:
-    if isinstance(target, Path) and paths.is_store_file(target, store.path):
-        raise ExchangeError(
-            f"{target} is the capture store itself: exporting there would destroy the "
-            "captures. Choose a file outside the store (e.g. captures.jsonl)."
-        )
+    refuse_store_files(target, store.path)
 
 
 def export_job(
