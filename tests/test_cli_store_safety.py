@@ -191,7 +191,7 @@ def test_a_failed_start_on_a_read_only_store_leaves_no_wal_or_shm(
         assert_clean_error(result, str(db), f"{db}-wal", f"{db}-shm", "permissions")
     # With the permissions fixed, the store opens at once: nothing was left to block it.
     imported = run("import", _one_record(tmp_path), "--data-dir", str(data), decoy=decoy)
-    assert "imported 1 capture(s)" in imported.stdout
+    assert "imported 1 (0 already present)" in imported.stdout
 
 
 def test_export_refuses_every_store_file_by_any_name(tmp_path: Path, decoy: Path) -> None:

@@ -119,7 +119,14 @@ class RulesError(InspectorError):
 
 
 class ExchangeError(InspectorError):
-    """An export or import file is unusable."""
+    """An export or import file is unusable. When one record is at fault, ``where`` names
+    it (``"line 1022"``, ``"HAR entry 7"``) and ``reason`` says why, so an import can say
+    how far it got."""
+
+    def __init__(self, message: str, where: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+        self.reason = reason
 
 
 class ReplayError(InspectorError):

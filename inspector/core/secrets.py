@@ -17,11 +17,14 @@ import keyring.backends.chainer
 import keyring.backends.fail
 import keyring.errors
 
-__all__ = ["NO_KEYRING_REASON", "SECRET_KINDS", "SecretStore"]
+__all__ = ["LISTENER_SECRETS", "NO_KEYRING_REASON", "SECRET_KINDS", "SecretStore"]
 
 log = logging.getLogger(__name__)
 
-SECRET_KINDS: Final = ("client_secret", "password", "token")
+SECRET_KINDS: Final = ("client_secret", "password", "token", "path_prefix")
+LISTENER_SECRETS: Final = "@listener"
+"""The "profile" the window's listener secrets (its path prefix) are kept under; '@' keeps
+it apart from connection profiles, which ``delete_profile`` removes by name."""
 
 NO_KEYRING_REASON: Final = (
     "No OS keyring is available (install/unlock GNOME Keyring or KWallet); "

@@ -309,7 +309,9 @@ def render_text(timeline: Timeline, short_ids: Sequence[str] | None = None) -> s
             " ".join(p for p in (row.event_name, row.entity_type, row.entity_ref) if p) or "-",
             f"[{row.entity_status}]" if row.entity_status else "",
             attempt,
-            f"flex {row.flex.symbol} fluent {row.fluent.symbol}",
+            # Spelled as `listen` spells them: a bare "–" next to "✓" read as a typo.
+            f"flex {row.flex.symbol} {row.flex.label}",
+            f"fluent {row.fluent.symbol} {row.fluent.label}",
             f"-> {row.response_status}",
             f"id {shown_id}",
         ]

@@ -196,6 +196,10 @@ class Settings:
     forward_fallback: _Setting[int] = _Setting(
         "listener/forward_fallback", 502, lambda raw: _coerce_int(raw, 200, 599)
     )
+    require_signature: _Setting[bool] = _Setting("listener/require_signature", False, _coerce_bool)
+    """Signed-only mode. (The path prefix is a secret: it is kept in the OS keyring.)"""
+    public_base: _Setting[str] = _Setting("listener/public_base", "", _coerce_str)
+    """The tunnel's address, shown with the path prefix as the URL to give Fluent."""
     replay_target: _Setting[str] = _Setting("act/replay_target", "", _coerce_str)
     """The URL the Replay dialog last sent to."""
 

@@ -162,6 +162,8 @@ def test_names_cover_every_preference() -> None:
         "forward_paths",
         "forward_timeout",
         "forward_fallback",
+        "require_signature",
+        "public_base",
         "replay_target",
         "window_geometry",
         "window_state",

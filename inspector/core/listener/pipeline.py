@@ -555,9 +555,13 @@ def default_stages(
     store: StoreCapture,
     rules: RulesFile | None = None,
     forward: ForwardTargets | None = None,
+    require_signature: bool = False,
+    path_prefix: str | None = None,
 ) -> list[Stage]:
-    """The stages in the order every request goes through them. Rules and forwarding are
-    left out when not configured, so a plain listener pays nothing for them."""
+    """The stages in the order every request goes through them. Rules, forwarding and the
+    gates of ``gates.py`` are left out when not configured, so a plain listener pays
+    nothing for them. The path-prefix gate holds the stages up to the answer: a request
+    outside the prefix skips them all (its body is never read)."""
     targets = forward or ForwardTargets()
     acting: Sequence[Stage] = []
     if rules is not None:
@@ -565,11 +569,17 @@ def default_stages(
     if rules is not None or targets:
         # A rule may forward even when no default target is set.
         acting = [*acting, Forward(targets)]
-    return [
+    from inspector.core.listener.gates import PathPrefix, RequireSignature
+
+    signed_only: Sequence[Stage] = [RequireSignature(keyring)] if require_signature else []
+    served: list[Stage] = [
         ReadBody(body_limit, read_timeout),
         Verify(keyring),
+        *signed_only,
         store,
         *acting,
         Announce(store.store, store.on_stored),
-        Answer(),
     ]
+    if path_prefix:
+        served = [PathPrefix(path_prefix, served)]
+    return [*served, Answer()]

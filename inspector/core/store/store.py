@@ -37,6 +37,7 @@ from inspector.core.errors import CaptureIdError, StoreError
 from inspector.core.store import connections, entities, groups, health, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import (
+    PreparedRow,
     insert_replays,
     signatures_json,
     verdict_columns,
@@ -258,6 +259,18 @@ class Store:
         if chunk:
             added += self._call("import", ImportChunk(self._writer_for("import"), chunk))
         return added
+
+    def import_batch(
+        self, captures: Sequence[Capture | PreparedRow]
+    ) -> concurrent.futures.Future[int]:
+        """Queue one import transaction (as :meth:`add_many` does per chunk) without waiting
+        for it: the future gives how many were new. The importer reads the next batch while
+        this one is written, so parsing and SQLite overlap."""
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        with self._lock:
+            writer = self._writer_for("import")
+            writer.queue.put(Op(ImportChunk(writer, captures), future, "import"))
+        return future
 
     def record_outcome(self, capture: Capture) -> concurrent.futures.Future[bool]:
         """Record how a stored capture was answered - its response, the rule that answered

@@ -32,7 +32,14 @@ from typing import Any, TypeVar
 from inspector.core.capture import Capture
 from inspector.core.errors import StoreError
 from inspector.core.store.errors import map_error
-from inspector.core.store.insert import insert, insert_replays, rows_for, write_outcome
+from inspector.core.store.insert import (
+    PreparedRow,
+    insert,
+    insert_imported,
+    insert_replays,
+    rows_for,
+    write_outcome,
+)
 
 __all__ = ["MAX_BATCH", "ImportChunk", "Op", "Pending", "Writer"]
 
@@ -289,9 +296,10 @@ class Writer:
 
 
 class ImportChunk:
-    """One add_many() chunk: drop ids already stored (or repeated), insert the rest."""
+    """One add_many() or import_batch() chunk: drop ids already stored (or repeated), insert
+    the rest. Items are captures, or records already turned into rows (PreparedRow)."""
 
-    def __init__(self, writer: Writer, captures: list[Capture]) -> None:
+    def __init__(self, writer: Writer, captures: Sequence[Capture | PreparedRow]) -> None:
         self.writer = writer
         self.captures = captures
 
@@ -303,18 +311,24 @@ class ImportChunk:
                 "SELECT id FROM captures WHERE id IN (SELECT value FROM json_each(?))", (ids,)
             )
         }
-        fresh: list[Capture] = []
-        for capture in self.captures:
-            if capture.id not in present:
-                present.add(capture.id)
-                fresh.append(capture)
-        if fresh:
-            insert(conn, [(c, *rows_for(c)) for c in fresh])
+        rows: list[PreparedRow] = []
+        full: list[Capture] = []
+        for item in self.captures:
+            if item.id in present:
+                continue
+            present.add(item.id)
+            if isinstance(item, PreparedRow):
+                rows.append(item)
+            else:
+                full.append(item)
+                rows.append(PreparedRow(item.id, item.event_id, *rows_for(item)))
+        if rows:
+            insert_imported(conn, rows)
             # What a plain insert leaves out: how it was answered, and its replays.
-            for capture in fresh:
+            for capture in full:
                 if capture.rule is not None or capture.forward is not None:
                     write_outcome(conn, capture)
                 if capture.replays:
                     insert_replays(conn, capture.id, capture.replays)
-        self.writer.rows_estimate += len(fresh)
-        return len(fresh)
+        self.writer.rows_estimate += len(rows)
+        return len(rows)

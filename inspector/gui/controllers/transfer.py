@@ -8,7 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 
-from inspector.core.jobs import ImportResult, export_job, import_job, reverify_job
+from inspector.core.jobs import (
+    ImportResult,
+    ImportTally,
+    export_job,
+    import_job,
+    import_summary,
+    reverify_job,
+)
 from inspector.core.store import CaptureQuery
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
@@ -132,12 +139,36 @@ class TransferController(QObject):
         return self.import_from(Path(path))
 
     def import_from(self, path: Path) -> Worker[ImportResult]:
+        # The job updates the tally as batches commit (on the worker's thread); it is read
+        # here only once the worker has finished, so a cancel can say what was kept.
+        tally = ImportTally()
+
         def done(result: ImportResult) -> None:
             self._on_imported()
-            skipped = result.read - result.added
-            note = f" ({skipped:,} already present)" if skipped else ""
-            self.ctx.notify(f"Imported {result.added:,} capture(s){note}", 6000)
+            self.ctx.notify(import_summary(result), 8000)  # the CLI's final line, exactly
 
-        return self.ctx.run_job(
-            "Import", f"Reading {path.name}…", import_job, self.ctx.store, path, on_result=done
+        def cancelled() -> None:
+            self._on_imported()
+            self.ctx.notify(
+                f"Import cancelled: {import_summary(tally.result())}; those captures are "
+                f"stored, the rest of {path.name} was not read",
+                10000,
+            )
+
+        def failed(error: object) -> None:
+            del error  # shown by run_job's error dialog
+            if tally.read:  # stopped at a broken line: what came before it is stored
+                self._on_imported()
+
+        worker = self.ctx.run_job(
+            "Import",
+            f"Reading {path.name}…",
+            import_job,
+            self.ctx.store,
+            path,
+            tally,
+            on_result=done,
+            on_cancelled=cancelled,
         )
+        worker.errored.connect(failed)
+        return worker

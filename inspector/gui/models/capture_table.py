@@ -36,7 +36,7 @@ from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.errors import InspectorError
 from inspector.core.store import NEWEST_FIRST, CaptureQuery, CaptureRow, SortOrder, Store
 from inspector.core.store.query import sort_value
-from inspector.core.text import format_size
+from inspector.core.text import escape_control, format_size
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -198,7 +198,8 @@ def event_cell(row: CaptureRow) -> str:
 def row_cells(row: CaptureRow) -> tuple[str, ...]:
     """Every display string of a row, computed once when the row is loaded."""
     path = f"{row.path}?{row.query}" if row.query else row.path
-    return (
+    # Everything but the time, size, verdicts and attempt came from the request.
+    cells = (
         format_time(row.received_at),
         row.method,
         path,
@@ -214,6 +215,7 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
         "",  # Entity now: looked up live, never cached here
         rule_text(row),
     )
+    return tuple(map(escape_control, cells))
 
 
 def rule_text(row: CaptureRow) -> str:

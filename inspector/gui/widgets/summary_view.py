@@ -25,14 +25,23 @@ from PySide6.QtWidgets import (
 
 from inspector.core import payload
 from inspector.core.capture import Capture, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.text import escape_control
 from inspector.gui import theme
 from inspector.gui.widgets.status_panel import UNSIGNED, classify
 
 MAX_ATTRIBUTE_ROWS = 500
 
 
+def _shown(text: str) -> str:
+    """Request-borne text for a rich-text label: controls made visible, then HTML-escaped."""
+    return html.escape(escape_control(text))
+
+
 def _value_label(text: str = "") -> QLabel:
     label = QLabel(text)
+    # Always rich text, and every value set is escaped (_shown): with Qt's guess, a value
+    # that happens to look like HTML would render, and an escaped "<" would show as "&lt;".
+    label.setTextFormat(Qt.TextFormat.RichText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -117,13 +126,13 @@ class SignatureCard(QGroupBox):
 
     def set_check(self, check: SignatureCheck, capture: Capture) -> None:
         self.pill.set_verdict(check.verdict)
-        self.key.setText(check.key_name or "—")
+        self.key.setText(_shown(check.key_name or "—"))
         self.received.setText(
-            f"arrived as '{check.received_name}'" if check.received_name else "not received"
+            _shown(f"arrived as '{check.received_name}'") if check.received_name else "not received"
         )
         cause = likely_cause(check, capture)
         self.cause.setText(
-            cause
+            _shown(cause)
             if cause
             else "the body was signed by this key: it came "
             "from the Fluent environment that key belongs to"
@@ -242,24 +251,22 @@ class SummaryView(QScrollArea):
             )
         else:
             f = self.fields
-            f["name"].setText(f"<b>{html.escape(event.name or '—')}</b>")
+            f["name"].setText(f"<b>{_shown(event.name or '—')}</b>")
             entity = " ".join(p for p in (event.entity_type, event.entity_subtype) if p)
             f["entity"].setText(
-                f"{html.escape(entity or '—')}  ref <b>{html.escape(event.entity_ref or '—')}</b>"
-                f"  id {html.escape(event.entity_id or '—')}"
+                f"{_shown(entity or '—')}  ref <b>{_shown(event.entity_ref or '—')}</b>"
+                f"  id {_shown(event.entity_id or '—')}"
             )
-            f["status"].setText(html.escape(event.entity_status or "—"))
+            f["status"].setText(_shown(event.entity_status or "—"))
             f["root"].setText(
-                html.escape(
+                _shown(
                     " ".join(p for p in (event.root_entity_type, event.root_entity_ref) if p)
                     + (f"  id {event.root_entity_id}" if event.root_entity_id else "")
                 )
                 or "—"
             )
-            f["account"].setText(
-                html.escape(f"{event.account_id or '—'} / {event.retailer_id or '—'}")
-            )
-            f["event_id"].setText(html.escape(event.id or "—"))
+            f["account"].setText(_shown(f"{event.account_id or '—'} / {event.retailer_id or '—'}"))
+            f["event_id"].setText(_shown(event.id or "—"))
             f["delivery"].setText(
                 f"attempt {capture.attempt}"
                 + (
@@ -268,11 +275,9 @@ class SummaryView(QScrollArea):
                     else ""
                 )
             )
-            f["type"].setText(
-                html.escape(" / ".join(p for p in (event.type, event.source) if p) or "—")
-            )
+            f["type"].setText(_shown(" / ".join(p for p in (event.type, event.source) if p) or "—"))
             missing = ", ".join(event.missing)
-            f["missing"].setText(html.escape(missing))
+            f["missing"].setText(_shown(missing))
             self.event_form.setRowVisible(f["missing"], bool(missing))
             self._set_attributes(event.attributes)
         self._set_payload(capture)
@@ -287,7 +292,8 @@ class SummaryView(QScrollArea):
             self.payload.setVisible(False)
             return
         problems = payload.check_body(body)
-        self.payload.setText(("⚠ " if problems else "✓ ") + payload.summary_line(problems))
+        line = ("⚠ " if problems else "✓ ") + payload.summary_line(problems)
+        self.payload.setText(_shown(line))
         color = "#d97706" if problems else "#16a34a"
         self.payload.setStyleSheet(f"border-left: 4px solid {color}; padding: 4px 8px;")
         self.payload.setVisible(True)
@@ -295,7 +301,7 @@ class SummaryView(QScrollArea):
     def _set_banner(self, capture: Capture) -> None:
         kind = classify(capture)
         if capture.rejected:
-            text = f"<b>Rejected:</b> {html.escape(capture.rejected)}"
+            text = f"<b>Rejected:</b> {_shown(capture.rejected)}"
             color = "#dc2626"
         elif kind == UNSIGNED:
             text = (
@@ -323,9 +329,9 @@ class SummaryView(QScrollArea):
         rows = rows[:MAX_ATTRIBUTE_ROWS]
         self.attributes.setRowCount(len(rows))
         for i, (name, value) in enumerate(rows):
-            self.attributes.setItem(i, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(value)
-            item.setToolTip(value[:2000])
+            self.attributes.setItem(i, 0, QTableWidgetItem(escape_control(name)))
+            item = QTableWidgetItem(escape_control(value))
+            item.setToolTip(escape_control(value[:2000]))
             self.attributes.setItem(i, 1, item)
         self.event_form.setRowVisible(self.attributes, bool(rows))
         # As tall as its rows (up to a limit), so short attribute lists leave no blank box.
@@ -335,13 +341,13 @@ class SummaryView(QScrollArea):
 
     def _set_request(self, capture: Capture) -> None:
         r = self.request
-        r["line"].setText(html.escape(f"{capture.method} {capture.target}"))
+        r["line"].setText(_shown(f"{capture.method} {capture.target}"))
         r["received"].setText(
             capture.received_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
         )
-        r["remote"].setText(html.escape(capture.remote + (" over TLS" if capture.tls else "")))
+        r["remote"].setText(_shown(capture.remote + (" over TLS" if capture.tls else "")))
         ctype = capture.content_type or "no content type"
-        r["body"].setText(html.escape(f"{capture.size:,} bytes, {ctype}"))
+        r["body"].setText(_shown(f"{capture.size:,} bytes, {ctype}"))
         r["response"].setText(str(capture.response.status))
         r["id"].setText(capture.id)
 
