@@ -328,7 +328,12 @@ def _reading_store(args: argparse.Namespace) -> Any:
     if given is not None:
         return Store(given.expanduser(), readonly=True)
     directory = getattr(args, "data_dir", None) or paths.default_data_dir()
-    return Store(directory / paths.STORE_FILENAME, readonly=True)
+    path = directory / paths.STORE_FILENAME
+    if not path.exists():
+        # Nothing captured there yet: an empty store, as before (then "no capture with id
+        # X" or "exported 0" rather than a missing file); nobody else can hold it yet.
+        return Store.open(directory)
+    return Store(path, readonly=True)
 
 
 def _writing_store(args: argparse.Namespace, data_dir: Path) -> Any:
