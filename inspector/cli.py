@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print JSON lines, for programs: every header, Authorization and signature "
         "values included (share an 'export --redact' instead)",
     )
+    _add_move_aside(listen)
     listen.add_argument(
         "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
     )
@@ -254,9 +255,23 @@ def build_parser() -> argparse.ArgumentParser:
         "Authorization,$.customer.email,$.items[*].address); the records say they were "
         "redacted, and their signatures no longer apply",
     )
+    export.add_argument(
+        "--salvage",
+        action="store_true",
+        help="from a damaged store: every capture that can still be read, row by row, "
+        "skipping (and counting) the unreadable ones",
+    )
+    export.add_argument(
+        "--store-file",
+        type=Path,
+        metavar="FILE",
+        help="read this store file instead of the data dir's (e.g. one moved aside by "
+        "--move-damaged-aside)",
+    )
 
     imp = sub.add_parser("import", help="read captures from a JSON-lines or HAR file")
     _add_data_dir(imp)
+    _add_move_aside(imp)
     imp.add_argument("file", type=Path)
 
     profile = sub.add_parser("profile", help="manage Fluent API connection profiles")
@@ -337,6 +352,64 @@ def _scenario_list() -> str:
 
 def _data_dir(args: argparse.Namespace) -> Path:
     return paths.ensure_data_dir(getattr(args, "data_dir", None))
+
+
+def _reading_store(args: argparse.Namespace) -> Any:
+    """The store opened read-only, for commands that only read (export, diff, timeline,
+    follow-up): no migration, no write, no wait on a listener's write lock, and it works on
+    a read-only file or folder. ``--store-file`` (export) reads another store file, e.g. one
+    moved aside."""
+    from inspector.core.store import Store
+
+    given = getattr(args, "store_file", None)
+    if given is not None:
+        return Store(given.expanduser(), readonly=True)
+    directory = getattr(args, "data_dir", None) or paths.default_data_dir()
+    path = directory / paths.STORE_FILENAME
+    if not path.exists():
+        # Nothing captured there yet: an empty store, as before (then "no capture with id
+        # X" or "exported 0" rather than a missing file); nobody else can hold it yet.
+        return Store.open(directory)
+    return Store(path, readonly=True)
+
+
+def _writing_store(args: argparse.Namespace, data_dir: Path) -> Any:
+    """The store opened for writing, quick-checked; with --move-damaged-aside a damaged one
+    is renamed aside (all its files, nothing deleted) and a fresh one started."""
+    from inspector.core.errors import StoreDamagedError
+    from inspector.core.store import Store
+    from inspector.core.store.health import move_aside
+
+    try:
+        store = Store.open(data_dir)
+    except StoreDamagedError as exc:
+        if not getattr(args, "move_damaged_aside", False):
+            raise
+        moved = move_aside(exc.path)
+        for old, new in moved:
+            _err(f"moved the damaged {old.name} aside to {new}")
+        _err(
+            f"starting a fresh store; get the readable captures out of the old one with: "
+            f"fluent-inspector export --salvage --store-file {moved[0][1]} -o salvaged.jsonl"
+        )
+        store = Store.open(data_dir)
+    if store.checked is not None and not store.checked.finished:
+        _err(
+            f"warning: the store's quick check stopped after {store.checked.seconds:.0f} s "
+            f"with nothing wrong found so far; the rest of {store.path} is unchecked (a "
+            f"damaged page is still reported when it is read)"
+        )
+    return store
+
+
+def _add_move_aside(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--move-damaged-aside",
+        action="store_true",
+        help="when the store fails its quick check, rename all its files to "
+        "captures-damaged-<UTC time>.sqlite3* next to it (nothing is deleted) and start a "
+        "fresh store",
+    )
 
 
 def _err(message: str) -> None:
@@ -565,7 +638,6 @@ def refused_line(count: int, interval: float = 60.0) -> str:
 def cmd_listen(args: argparse.Namespace) -> int:
     from inspector.core.listener import Listener, ListenerConfig, is_loopback
     from inspector.core.listener.serve import serve_until_stopped
-    from inspector.core.store import Store
 
     data_dir = _data_dir(args)
     keyring = _session_keyring(data_dir, args.key, args.key_ring)
@@ -597,7 +669,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
-    store = Store.open(data_dir)
+    store = _writing_store(args, data_dir)
     if args.machine:
         from inspector.core.listener.child import run_child
 
@@ -804,21 +876,37 @@ def cmd_keys(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     # The window's export loop, without progress or cancellation.
-    from inspector.core.jobs import NO_PROGRESS, export_job
+    from inspector.core.jobs import NO_PROGRESS, export_job, refuse_store_files, salvage_job
     from inspector.core.redact import Redactor, parse_spec
-    from inspector.core.store import CaptureQuery, Store
+    from inspector.core.store import CaptureQuery
 
+    if args.salvage and (args.search or args.redact):
+        _err(
+            "--salvage exports everything readable; it cannot be combined with --search or "
+            "--redact (salvage into a file, import it elsewhere, then export from there)"
+        )
+        return EXIT_USAGE
     # A bad path is a usage error before anything is opened or written.
     spec = parse_spec(args.redact)
     redactor = Redactor(spec) if spec else None
-    with Store.open(_data_dir(args)) as store:
-        query = CaptureQuery(text=args.search)
+    if args.output is not None and args.store_file is not None:
+        # Reading another store file: the data dir's live store is still not a target.
+        live = (getattr(args, "data_dir", None) or paths.default_data_dir()) / paths.STORE_FILENAME
+        refuse_store_files(args.output, live)
+    with _reading_store(args) as store:
         target = sys.stdout.buffer if args.output is None else args.output
-        count = export_job(NO_PROGRESS, store, query, target, args.format, redactor)
+        if args.salvage:
+            exported, skipped = salvage_job(NO_PROGRESS, store, target, args.format)
+        else:
+            query = CaptureQuery(text=args.search)
+            exported = export_job(NO_PROGRESS, store, query, target, args.format, redactor)
         if args.output is None:
             sys.stdout.flush()
-    note = f" ({redactor.note})" if redactor is not None else ""
-    print(f"exported {count} capture(s){note}", file=sys.stderr)
+    if args.salvage:
+        print(f"exported {exported}, skipped {skipped} unreadable", file=sys.stderr)
+    else:
+        note = f" ({redactor.note})" if redactor is not None else ""
+        print(f"exported {exported} capture(s){note}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -868,7 +956,6 @@ class _ImportBar:
 def cmd_import(args: argparse.Namespace) -> int:
     # The window's import job (same batches); here with a bar on a terminal and Ctrl+C.
     from inspector.core.jobs import Cancelled, ImportTally, import_job, import_summary
-    from inspector.core.store import Store
 
     tally = ImportTally()
     bar = _ImportBar(tally, sys.stderr)
@@ -881,7 +968,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     try:
-        with Store.open(_data_dir(args)) as store:
+        with _writing_store(args, _data_dir(args)) as store:
             result = import_job(bar, store, args.file, tally)
     except Cancelled:
         bar.clear()
@@ -982,10 +1069,9 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
     from inspector.core.fluent.queries import template_for, variables_for
     from inspector.core.fluent.sync import SyncFluentClient
     from inspector.core.secrets import SecretStore
-    from inspector.core.store import Store
 
     data_dir = _data_dir(args)
-    with Store.open(data_dir) as store:
+    with _reading_store(args) as store:
         capture = _stored_capture(store, args.capture_id)
     profiles = ProfileStore(data_dir)
     if args.profile:
@@ -1041,9 +1127,8 @@ def cmd_follow_up(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from inspector.core.diff import diff_captures, encode_diff, render_text
-    from inspector.core.store import Store
 
-    with Store.open(_data_dir(args)) as store:
+    with _reading_store(args) as store:
         a = _stored_capture(store, args.a)
         b = _stored_capture(store, args.b)
     diff = diff_captures(a, b)
@@ -1056,11 +1141,10 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
-    from inspector.core.store import Store
     from inspector.core.store.entities import TIMELINE_LIMIT
     from inspector.core.timeline import build_timeline, encode_lines, render_text
 
-    with Store.open(_data_dir(args)) as store:
+    with _reading_store(args) as store:
         rows = store.entity_rows(args.ref)
     if not rows:
         _err(escape_control(f"no captures with root entity ref or entity ref {args.ref!r}"))

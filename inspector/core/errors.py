@@ -14,7 +14,8 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     ├── KeyRingError             the key ring file or a key name is unusable
     ├── StoreError               the capture store cannot be used (disk full, locked, ...)
     │   ├── StoreBusyError       the writer is behind: not queued (503 + Retry-After)
-    │   └── CaptureIdError       no capture has that id or prefix, or several do
+    │   ├── CaptureIdError       no capture has that id or prefix, or several do
+    │   └── StoreDamagedError    the store's file failed SQLite's quick check (.path)
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
     ├── RulesError               a response rules file cannot be used (.line says where)
@@ -39,6 +40,7 @@ query that does not validate, which the editor handles too.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -67,6 +69,7 @@ __all__ = [
     "RulesError",
     "SandboxError",
     "StoreBusyError",
+    "StoreDamagedError",
     "StoreError",
 ]
 
@@ -94,6 +97,18 @@ class StoreBusyError(StoreError):
 
 class CaptureIdError(StoreError):
     """No capture has that id or prefix, or the prefix fits several."""
+
+
+class StoreDamagedError(StoreError):
+    """The store's file is damaged (SQLite's quick check failed, or reading it found a
+    malformed page): nothing may be acknowledged into it. ``path`` is the database file;
+    the caller may offer to move it (and its -wal/-shm) aside and start a fresh store."""
+
+    def __init__(self, message: str, path: Path, problem: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.problem = problem
+        """What SQLite said about it."""
 
 
 class FollowupHistoryError(InspectorError):

@@ -25,6 +25,7 @@ from inspector.core.redact import Redactor
 from inspector.core.signatures import verify_headers
 from inspector.core.store import CaptureQuery, Store
 from inspector.core.store.insert import PreparedRow, prepare_import
+from inspector.core.store.store import Salvaged
 
 __all__ = [
     "IMPORT_BATCH",
@@ -35,11 +36,14 @@ __all__ = [
     "ImportResult",
     "ImportTally",
     "Progress",
+    "SalvageResult",
     "clear_job",
     "export_job",
     "import_job",
     "import_summary",
+    "refuse_store_files",
     "reverify_job",
+    "salvage_job",
 ]
 
 REVERIFY_BATCH = 500
@@ -139,6 +143,26 @@ def reverify_job(progress: Progress, store: Store, keyring: KeyRing) -> int:
     return changed
 
 
+class SalvageResult(NamedTuple):
+    exported: int
+    skipped: int
+    """Rows that could not be read (damaged pages or content)."""
+
+
+def refuse_store_files(target: Path | IO[bytes], *store_paths: Path) -> None:
+    """An :class:`ExchangeError` when ``target`` is one of these stores' files."""
+    for store_path in store_paths:
+        if isinstance(target, Path) and paths.is_store_file(target, store_path):
+            raise ExchangeError(
+                f"{target} is the capture store itself: exporting there would destroy the "
+                "captures. Choose a file outside the store (e.g. captures.jsonl)."
+            )
+
+
+def _refuse_store_file(target: Path | IO[bytes], store: Store) -> None:
+    refuse_store_files(target, store.path)
+
+
 def export_job(
     progress: Progress,
     store: Store,
@@ -149,11 +173,7 @@ def export_job(
 ) -> int:
     """Write the captures ``query`` matches to a file (atomically) or an open binary stream;
     with a ``redactor``, each as it redacts it (its counts say what happened)."""
-    if isinstance(target, Path) and paths.is_store_file(target, store.path):
-        raise ExchangeError(
-            f"{target} is the capture store itself: exporting there would destroy the "
-            "captures. Choose a file outside the store (e.g. captures.jsonl)."
-        )
+    _refuse_store_file(target, store)
     total = store.count(query)
     progress.report(0, total)
 
@@ -166,6 +186,27 @@ def export_job(
     if isinstance(target, Path):
         return exchange.export_file(counted(), target, fmt)
     return exchange.export(counted(), target, fmt)
+
+
+def salvage_job(
+    progress: Progress, store: Store, target: Path | IO[bytes], fmt: str
+) -> SalvageResult:
+    """Every capture still readable from a damaged store, row by row (``export --salvage``)."""
+    _refuse_store_file(target, store)
+    tally = Salvaged()
+    progress.report(0, 0)
+
+    def counted() -> Iterator[Capture]:
+        for done, capture in enumerate(store.iter_salvaged(tally), start=1):
+            _check(progress)
+            yield capture
+            progress.report(done, 0)
+
+    if isinstance(target, Path):
+        exchange.export_file(counted(), target, fmt)
+    else:
+        exchange.export(counted(), target, fmt)
+    return SalvageResult(tally.exported, tally.skipped)
 
 
 def import_job(

@@ -58,9 +58,24 @@ def store_files(store_path: Path) -> tuple[Path, ...]:
 
 
 def is_store_file(path: Path, store_path: Path) -> bool:
-    """True when ``path`` (existing or not, through links) is one of the store's files."""
+    """True when ``path`` (existing or not, through symbolic links, or a hard link) is one
+    of the store's files."""
     try:
         target = path.expanduser().resolve()
     except OSError:
         return False
-    return any(target == f.resolve() for f in store_files(store_path))
+    files = store_files(store_path)
+    if any(target == f.resolve() for f in files):
+        return True
+    # A hard link is the same file under another name: compare the files themselves.
+    try:
+        found = target.stat()
+    except OSError:
+        return False
+    for f in files:
+        try:
+            if os.path.samestat(found, f.stat()):
+                return True
+        except OSError:
+            continue
+    return False

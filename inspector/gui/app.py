@@ -15,6 +15,7 @@ from inspector.core.listener import ListenerConfig
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
 from inspector.gui import theme, workers
+from inspector.gui.controllers.store_health import StoreHealthController
 from inspector.gui.errors import install_excepthook
 from inspector.gui.icons import icon
 from inspector.gui.mainwindow import ListenerFactory, MainWindow
@@ -74,6 +75,8 @@ def build_main_window(
         secrets=secrets,
         listener_factory=listener_factory,
     )
+    # The store's quick check, off the GUI thread; a dialog offers a way on when it fails.
+    StoreHealthController(window.ctx).check()
     if start_listener:
         window.listener.start(wait=False)
     return window
@@ -106,7 +109,8 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
     hooks = install_excepthook(lambda: window)
     try:
         data_dir = paths.ensure_data_dir(data_dir)
-        store = Store.open(data_dir)
+        # Unchecked here: the quick check runs in the background (StoreHealthController).
+        store = Store.open(data_dir, check=False)
     except (InspectorError, OSError) as exc:
         QMessageBox.critical(None, "Fluent Webhook Inspector", str(exc))
         hooks.uninstall()
@@ -120,10 +124,27 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
         QMessageBox.warning(None, "Fluent Webhook Inspector", str(exc))
         keyring = KeyRing(None)
     config = listener_config_from(settings, host, port, allow_remote=allow_remote)
+    moved_to = ""
     try:
-        window = build_main_window(store, keyring, settings, config, data_dir=data_dir)
-        window.show()
-        code = app.exec()
+        while True:
+            window = build_main_window(store, keyring, settings, config, data_dir=data_dir)
+            window.show()
+            if moved_to:
+                window.ctx.notify(f"Started a fresh store; the damaged one is {moved_to}", 30_000)
+            code = app.exec()
+            checked = window.findChild(StoreHealthController)
+            if checked is None or not checked.moved:
+                break
+            # The damaged store was moved aside (and closed): a fresh one, a new window.
+            moved_to = str(checked.moved[0][1])
+            window.shutdown()
+            window.deleteLater()
+            window = None
+            try:
+                store = Store.open(data_dir, check=False)
+            except InspectorError as exc:
+                QMessageBox.critical(None, "Fluent Webhook Inspector", str(exc))
+                return 2
     finally:
         if window is not None:
             window.shutdown()

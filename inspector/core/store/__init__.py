@@ -3,7 +3,8 @@
 ``store.py`` is the facade; ``schema.py`` the tables and migrations, ``query.py`` filters
 and reading rows, ``insert.py`` writing rows, ``writer.py`` the writer thread and group
 commit, ``errors.py`` what a failure tells the user, ``groups.py`` retries folded by event
-id, ``entities.py`` the captures of one entity tree (the timeline's rows). Everything
+id, ``entities.py`` the captures of one entity tree (the timeline's rows), ``health.py``
+the quick check at open and moving a damaged store aside. Everything
 importable from ``inspector.core.store`` before the split still is.
 """
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspector.core.errors import StoreError
+from inspector.core.errors import StoreDamagedError, StoreError
+from inspector.core.store import health
 
-__all__ = ["BUSY_TIMEOUT_S", "StoreError", "map_error"]
+__all__ = ["BUSY_TIMEOUT_S", "READ_BUSY_TIMEOUT_S", "StoreError", "map_error"]
 
 BUSY_TIMEOUT_S = 5.0
 """How long a write waits for another process's write lock before giving up."""
+
+READ_BUSY_TIMEOUT_S = 0.5
+"""A read-only reader never needs the write lock (WAL); this only rides out the moment a
+writer recovers or resets the WAL index."""
 
 
 def map_error(error: BaseException, path: Path, action: str) -> StoreError:
@@ -38,15 +43,19 @@ def map_error(error: BaseException, path: Path, action: str) -> StoreError:
         or "readonly" in lowered
         or isinstance(error, PermissionError)
     ):
+        # SQLite writes three files; any one of them read-only (a 0444 -wal left behind by
+        # an older version, say) fails the open, so name them all.
         advice = (
-            f"{where} is read-only: check the permissions of the file and its folder, "
-            f"or use --data-dir to pick another place"
+            f"{where} is read-only, or its {where}-wal or {where}-shm is: check the "
+            f"permissions of those files (the ones that exist) and of their folder "
+            f"{path.parent}, or use --data-dir to pick another place"
         )
-    elif name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")) or "not a database" in lowered:
-        advice = (
-            f"{where} is not an inspector database (corrupt, or another file): move it "
-            f"away and start again, and the inspector will create a new one"
-        )
+    elif health.is_damage(error):
+        damaged = health.damaged_error(path, text)
+        if action == "store":
+            damaged = StoreDamagedError(f"The webhook was not stored. {damaged}", path, text)
+        damaged.__cause__ = error
+        return damaged
     elif name.startswith("SQLITE_CANTOPEN") or "unable to open" in lowered:
         advice = (
             f"Cannot open {where}: check that its folder exists and is writable, or use "

@@ -34,7 +34,7 @@ from inspector.core import codec, paths
 from inspector.core.capture import Capture, ReplayRecord, SignatureCheck, Verdict
 from inspector.core.capture_ids import choose_id
 from inspector.core.errors import CaptureIdError, StoreError
-from inspector.core.store import connections, entities, groups, schema
+from inspector.core.store import connections, entities, groups, health, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import (
     PreparedRow,
@@ -58,18 +58,39 @@ from inspector.core.store.query import (
 )
 from inspector.core.store.writer import ImportChunk, Op, Pending, Writer
 
-__all__ = ["IMPORT_CHUNK", "Store"]
+__all__ = ["IMPORT_CHUNK", "SALVAGE_RANGE", "Salvaged", "Store"]
 
 _T = TypeVar("_T")
 
 IMPORT_CHUNK = 500
 _IDLE_READERS = 4
 
+SALVAGE_RANGE = 500
+"""Seqs a salvage reads in one query; a range that fails is read again one seq at a time."""
+
+
+class Salvaged:
+    """What :meth:`Store.iter_salvaged` got out: ``exported`` captures read whole, ``skipped``
+    rows that could not be read (a damaged page, or stored data that no longer decodes)."""
+
+    def __init__(self) -> None:
+        self.exported = 0
+        self.skipped = 0
+
 
 class Store:
     """SQLite capture store. Thread-safe; one instance per file per process is enough."""
 
-    def __init__(self, path: Path, *, retention: int | None = None, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        retention: int | None = None,
+        readonly: bool = False,
+        check: bool = True,
+    ) -> None:
+        """``check``: run SQLite's quick check when opening for writing (see ``health.py``);
+        the window passes False and checks in the background instead, off its cold start."""
         if retention is not None and retention < 1:
             raise ValueError("retention must be at least 1 (or None for no limit)")
         self.path = Path(path)
@@ -86,6 +107,7 @@ class Store:
         """Captures (and body bytes) submitted to the writer, counted under ``_lock``; the
         writer counts what it took (``backlog``)."""
         self._writer: Writer | None = None
+        self.checked: health.Health | None = None
         if readonly:
             if not self.path.is_file():
                 raise StoreError(
@@ -103,7 +125,11 @@ class Store:
                 raise
             self._idle.append(conn)
             return
-        conn = connections.open_writer(self.path)
+        checked: list[health.Health] = []
+        conn = connections.open_writer(self.path, check=check, checked=checked)
+        # The open's quick check: ``finished`` False when it ran out of time on a big store,
+        # which the listener mentions.
+        self.checked = checked[0] if checked else None
         try:
             self._writer = Writer(self.path, conn, retention)
         except sqlite3.Error as error:
@@ -111,13 +137,18 @@ class Store:
             raise map_error(error, self.path, "open") from error
 
     @classmethod
-    def open(cls, data_dir: Path, *, retention: int | None = None) -> Store:
+    def open(cls, data_dir: Path, *, retention: int | None = None, check: bool = True) -> Store:
         """Open (creating if needed) the store in the inspector's data dir."""
         try:
             directory = paths.ensure_data_dir(data_dir)
         except OSError as error:
             raise map_error(error, data_dir / paths.STORE_FILENAME, "open") from error
-        return cls(directory / paths.STORE_FILENAME, retention=retention)
+        return cls(directory / paths.STORE_FILENAME, retention=retention, check=check)
+
+    def check_health(self, budget_s: float | None = health.QUICK_CHECK_BUDGET_S) -> health.Health:
+        """SQLite's quick check on a reader connection (the window runs it in a worker)."""
+        with self._reader("check") as conn:
+            return health.quick_check(conn, budget_s)
 
     @property
     def commit_count(self) -> int:
@@ -491,6 +522,61 @@ class Store:
             last = rows[-1][0]
             if len(rows) < batch:
                 return
+
+    def iter_salvaged(self, tally: Salvaged) -> Iterator[Capture]:
+        """Every capture that can still be read from a damaged store, oldest first.
+
+        Reads seq ranges; a range that hits a damaged page is read again one seq at a time,
+        so one bad page costs only the rows on it, each counted in ``tally.skipped``. A
+        capture whose replays cannot be read comes out without them.
+        """
+        sql = (
+            f"SELECT {CAPTURE_COLUMNS} FROM captures AS c JOIN capture_data AS d "
+            f"ON d.seq = c.seq WHERE c.seq BETWEEN ? AND ? ORDER BY c.seq"
+        )
+        highest = self._salvage_highest_seq()
+        for low in range(1, highest + 1, SALVAGE_RANGE):
+            high = min(highest, low + SALVAGE_RANGE - 1)
+            with self._reader("salvage") as conn:
+                try:
+                    rows = conn.execute(sql, (low, high)).fetchall()
+                    captures = [capture_from(r) for r in rows]
+                except Exception:
+                    captures = list(self._salvage_one_by_one(conn, sql, low, high, tally))
+                with contextlib.suppress(Exception):
+                    # When the replays cannot be read, the captures still come out whole.
+                    captures = self._with_replays(conn, captures)
+            tally.exported += len(captures)
+            yield from captures
+
+    def _salvage_one_by_one(
+        self, conn: sqlite3.Connection, sql: str, low: int, high: int, tally: Salvaged
+    ) -> Iterator[Capture]:
+        for seq in range(low, high + 1):
+            try:
+                row = conn.execute(sql, (seq, seq)).fetchone()
+                if row is not None:
+                    yield capture_from(row)
+            except Exception:
+                # Anything at all: a damaged page raises sqlite3.DatabaseError, damaged
+                # content a decoding error; either way this row is lost, the rest is not.
+                tally.skipped += 1
+
+    def _salvage_highest_seq(self) -> int:
+        """The highest seq ever given out, from whichever record of it is still readable."""
+        for sql in (
+            "SELECT seq FROM sqlite_sequence WHERE name = 'captures'",
+            "SELECT max(seq) FROM captures",
+            "SELECT max(seq) FROM capture_data",
+        ):
+            try:
+                with self._reader("salvage") as conn:
+                    found = conn.execute(sql).fetchone()
+            except StoreError:
+                continue
+            if found is not None and found[0] is not None:
+                return int(found[0])
+        return 0
 
     def distinct(
         self, column: Literal["event_name", "entity_type", "method"], within: CaptureQuery = ANY
