@@ -14,6 +14,7 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     ├── KeyRingError             the key ring file or a key name is unusable
     ├── StoreError               the capture store cannot be used (disk full, locked, ...)
     │   └── CaptureIdError       no capture has that id or prefix, or several do
+    ├── QueryCancelled           a store read given up for a newer one (never shown)
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
     ├── RulesError               a response rules file cannot be used (.line says where)
@@ -59,6 +60,7 @@ __all__ = [
     "ListenerError",
     "NetworkError",
     "ProfileError",
+    "QueryCancelled",
     "QueryTemplateError",
     "ReplayError",
     "RulesError",
@@ -81,6 +83,10 @@ class KeyRingError(InspectorError):
 
 class StoreError(InspectorError):
     """The capture store cannot be used (disk full, locked, read-only, corrupt...)."""
+
+
+class QueryCancelled(InspectorError):
+    """A store read was stopped because its caller gave up on it (a newer filter)."""
 
 
 class CaptureIdError(StoreError):

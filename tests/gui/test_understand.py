@@ -170,7 +170,10 @@ def test_payload_problems_badge_quick_filter_and_summary_line(
     assert bar.counts_text() == "1 of 3 captures"
 
     window.selection.select_by_user(0)
-    qtbot.waitUntil(lambda: window.detail.capture is not None)
+    # The detail pane follows the selection on a timer: wait for this capture, not any.
+    qtbot.waitUntil(
+        lambda: window.detail.capture is not None and window.detail.capture.id == bad.id
+    )
     line = window.detail.summary.payload
     assert line.isVisibleTo(window.detail.summary)
     assert "Payload:" in line.text() and "retailerId" in line.text()

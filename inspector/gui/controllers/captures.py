@@ -219,7 +219,8 @@ class CapturesController(QObject):
     def apply_query(self, query: object) -> None:
         if not isinstance(query, CaptureQuery):
             return
-        self.model.set_query(query)
+        # Counted and paged in a worker: typing never waits for a query over the store.
+        self.model.request_query(query)
 
     def filter_same_event(self) -> None:
         capture = self.selection.current_capture()
