@@ -167,7 +167,7 @@ def test_payload_problems_badge_quick_filter_and_summary_line(
     bar.payload_problems.setChecked(True)
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     assert window.model.row_at(0).id == bad.id
-    assert bar.counts_text() == "1 of 3 captures"
+    qtbot.waitUntil(lambda: bar.counts_text() == "1 of 3 captures")  # counted after the rows
 
     window.selection.select_by_user(0)
     # The detail pane follows the selection on a timer: wait for this capture, not any.

@@ -26,6 +26,7 @@ __all__ = [
     "CaptureRow",
     "SortOrder",
     "capture_from",
+    "indexed_text",
     "micros",
     "order_clauses",
     "row_from",
@@ -239,25 +240,32 @@ def trigram_match(text: str) -> str:
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
-def _text_clauses(query: CaptureQuery, indexed: bool) -> tuple[str, list[Any]]:
+def _text_clauses(
+    query: CaptureQuery, indexed: bool, window: tuple[int, int] | None
+) -> tuple[str, list[Any]]:
     text = query.text.lower()
+    # A seq window is applied inside the index lookups: FTS5 walks only that rowid range.
+    bound = " AND rowid >= ? AND rowid < ?" if window is not None else ""
+    bound_params: list[Any] = list(window) if window is not None else []
     # instr() is the exact answer (a scan when alone); the index narrows the rows it reads.
     fields = "instr(c.search, ?) > 0"
     params: list[Any] = [text]
     long_enough = len(text) >= MIN_INDEXED
     if indexed and long_enough:
         fields = (
-            "c.seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?) AND " + fields
+            f"c.seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?{bound}) AND "
+            + fields
         )
-        params.insert(0, trigram_match(text))
+        params = [trigram_match(text), *bound_params, *params]
     if not (query.bodies and long_enough):
         return fields, params
     if indexed:
         body = (
             "c.seq IN (SELECT b.rowid FROM bodies_fts AS b JOIN capture_data AS d "
-            f"ON d.seq = b.rowid WHERE bodies_fts MATCH ? AND instr({_BODY_TEXT}, ?) > 0)"
+            f"ON d.seq = b.rowid WHERE bodies_fts MATCH ?{bound.replace('rowid', 'b.rowid')} "
+            f"AND instr({_BODY_TEXT}, ?) > 0)"
         )
-        body_params: list[Any] = [trigram_match(text), text]
+        body_params: list[Any] = [trigram_match(text), *bound_params, text]
     else:
         # The index is not there yet (an upgraded store being filled): row by row, so a
         # first page stops at its LIMIT.
@@ -269,13 +277,24 @@ def _text_clauses(query: CaptureQuery, indexed: bool) -> tuple[str, list[Any]]:
     return f"(({fields}) OR {body})", params + body_params
 
 
-def where_clauses(query: CaptureQuery, *, indexed: bool = False) -> tuple[list[str], list[Any]]:
+def indexed_text(query: CaptureQuery) -> bool:
+    """Whether the search indexes can answer the query's text."""
+    return len(query.text) >= MIN_INDEXED
+
+
+def where_clauses(
+    query: CaptureQuery, *, indexed: bool = False, window: tuple[int, int] | None = None
+) -> tuple[list[str], list[Any]]:
     """``indexed``: the search indexes are complete and the query reads many rows (not a
-    ``seq >`` range of a few new ones, which a scan answers sooner)."""
+    ``seq >`` range of a few new ones, which a scan answers sooner). ``window``: only seqs
+    ``lo <= seq < hi`` (Store.page walks the newest rows window by window)."""
     clauses: list[str] = []
     params: list[Any] = []
+    if window is not None:
+        clauses.append("c.seq >= ? AND c.seq < ?")
+        params += window
     if query.text:
-        clause, text_params = _text_clauses(query, indexed)
+        clause, text_params = _text_clauses(query, indexed, window)
         clauses.append(clause)
         params += text_params
     if query.payload_problems:

@@ -52,6 +52,7 @@ from inspector.core.store.query import (
     CaptureRow,
     SortOrder,
     capture_from,
+    indexed_text,
     order_clauses,
     row_from,
     where_clauses,
@@ -67,6 +68,8 @@ _IDLE_READERS = 4
 BACKFILL_ROWS = 200
 """Rows of an upgraded store indexed per background write transaction: small enough that
 captures arriving meanwhile wait only tens of milliseconds for their commit."""
+WINDOW_START = 8192
+"""The first seq window of an indexed page (see Store._windowed_page)."""
 _CANCEL_EVERY = 1000
 """SQLite VM instructions between two looks at a read's cancel flag (microseconds)."""
 
@@ -484,7 +487,10 @@ class Store:
         while the query runs: once true it stops with :class:`QueryCancelled`.
         """
         with self._cancellable("read", cancel) as conn:
-            clauses, params = where_clauses(query, indexed=self._indexed(conn))
+            indexed = self._indexed(conn)
+            if indexed and query.text and indexed_text(query) and order.key == "seq":
+                return self._windowed_page(conn, query, before_seq, limit, order, after)
+            clauses, params = where_clauses(query, indexed=indexed)
             if before_seq is not None:
                 clauses.append("c.seq < ?")
                 params.append(before_seq)
@@ -497,6 +503,51 @@ class Store:
                 [*params, limit],
             ).fetchall()
         return [row_from(r) for r in rows]
+
+    def _windowed_page(
+        self,
+        conn: sqlite3.Connection,
+        query: CaptureQuery,
+        before_seq: int | None,
+        limit: int,
+        order: SortOrder,
+        after: CaptureRow | None,
+    ) -> list[CaptureRow]:
+        """A page in seq order from the search indexes, a growing seq window at a time.
+
+        ``seq IN (index lookup)`` alone makes SQLite collect every match first - 90,000 rows
+        for an event name at a million captures, ~0.3 s of lookups - where a page needs 200.
+        Windows from the page's edge on (8,192 seqs, then 4x wider each time) stop as soon
+        as the page is full; a rare text costs about two passes over its index entries."""
+        hi = before_seq if before_seq is not None else self._max_seq_on(conn) + 1
+        lo = 1
+        if after is not None:
+            if order.descending:
+                hi = min(hi, after.seq)
+            else:
+                lo = after.seq + 1
+        rows: list[Any] = []
+        width = WINDOW_START
+        direction = "DESC" if order.descending else "ASC"
+        while len(rows) < limit and lo < hi:
+            window = (max(lo, hi - width), hi) if order.descending else (lo, min(hi, lo + width))
+            clauses, params = where_clauses(query, indexed=True, window=window)
+            rows += conn.execute(
+                f"SELECT {ROW_COLUMNS} FROM captures AS c WHERE {' AND '.join(clauses)} "
+                f"ORDER BY c.seq {direction} LIMIT ?",
+                [*params, limit - len(rows)],
+            ).fetchall()
+            if order.descending:
+                hi = window[0]
+            else:
+                lo = window[1]
+            width *= 4
+        return [row_from(r) for r in rows]
+
+    @staticmethod
+    def _max_seq_on(conn: sqlite3.Connection) -> int:
+        found: int = conn.execute("SELECT coalesce(max(seq), 0) FROM captures").fetchone()[0]
+        return found
 
     def since(
         self, after_seq: int, query: CaptureQuery = ANY, limit: int = 1000
@@ -513,9 +564,28 @@ class Store:
             ).fetchall()
         return [row_from(r) for r in rows]
 
-    def count(self, query: CaptureQuery = ANY, *, cancel: Callable[[], bool] | None = None) -> int:
+    def count(
+        self,
+        query: CaptureQuery = ANY,
+        *,
+        up_to: int | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> int:
+        """How many captures match; ``up_to``: only those with seq <= it (a snapshot)."""
         with self._cancellable("count", cancel) as conn:
             clauses, params = where_clauses(query, indexed=self._indexed(conn))
+            if up_to is not None:
+                if not clauses:
+                    # count(*) over a seq range walks the wide table (~0.5 s at a million);
+                    # the whole count uses the narrowest index. One statement, one snapshot.
+                    found_all: int = conn.execute(
+                        "SELECT (SELECT count(*) FROM captures) - "
+                        "(SELECT count(*) FROM captures WHERE seq > ?)",
+                        (up_to,),
+                    ).fetchone()[0]
+                    return found_all
+                clauses.append("c.seq <= ?")
+                params.append(up_to)
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             found: int = conn.execute(
                 f"SELECT count(*) FROM captures AS c {where}", params

@@ -96,6 +96,7 @@ class CapturesController(QObject):
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rows_inserted_at_top.connect(self._after_insert)
         model.counts_changed.connect(self.update_counts)
+        model.counting.connect(self.filter_bar.set_counting)
         self._keep_ids: list[str] = []
         model.modelAboutToBeReset.connect(self._before_reset)
         model.modelReset.connect(self._after_reset)

@@ -245,28 +245,42 @@ def snapshot_counts(
 
 @dataclass(frozen=True, slots=True)
 class FirstPage:
-    """What a filter change shows: read by :func:`first_page` in a worker."""
+    """What a filter change shows first: read by :func:`first_page` in a worker."""
 
     query: CaptureQuery
     order: SortOrder
     seq: int
-    total: int
-    matching: int
+    """The snapshot: rows with seq <= this are in the page's reach; later ones come live."""
     rows: list[CaptureRow]
 
 
 def first_page(
     progress: ProgressReporter, store: Store, query: CaptureQuery, order: SortOrder, limit: int
 ) -> FirstPage:
-    """Runs in a worker: the counts and the first page of ``query``. A newer filter cancels
-    the worker, and SQLite stops mid-statement (``QueryCancelled``)."""
+    """Runs in a worker: the first page of ``query``. A newer filter cancels the worker and
+    SQLite stops mid-statement (``QueryCancelled``). The counts follow (:func:`count_up_to`):
+    at a million captures a common text matches 100,000 rows, and counting them takes
+    longer than finding the first 200."""
 
     def cancel() -> bool:
         return progress.cancelled
 
-    seq, total, matching = snapshot_counts(store, query, cancel)
+    seq = store.max_seq()
     rows = store.page(query, before_seq=seq + 1, limit=limit, order=order, cancel=cancel)
-    return FirstPage(query, order, seq, total, matching, rows)
+    return FirstPage(query, order, seq, rows)
+
+
+def count_up_to(
+    progress: ProgressReporter, store: Store, query: CaptureQuery, seq: int
+) -> tuple[int, int]:
+    """Runs in a worker: (total, matching) among the rows with seq <= ``seq``."""
+
+    def cancel() -> bool:
+        return progress.cancelled
+
+    total = store.count(_ANY_QUERY, up_to=seq, cancel=cancel)
+    matching = total if query == _ANY_QUERY else store.count(query, up_to=seq, cancel=cancel)
+    return total, matching
 
 
 class CaptureTableModel(QAbstractTableModel):
@@ -278,6 +292,8 @@ class CaptureTableModel(QAbstractTableModel):
     """(captures matching the filter, captures in the store)."""
     error = Signal(object)
     """An InspectorError from the store (shown by the window, never raised into Qt)."""
+    counting = Signal()
+    """The counts are being read in a worker (counts_changed follows)."""
     query_applied = Signal(object)
     """The CaptureQuery a worker read has just been put on screen (request_query)."""
     order_changed = Signal(int, Qt.SortOrder)
@@ -307,6 +323,8 @@ class CaptureTableModel(QAbstractTableModel):
         self._query = CaptureQuery()
         self._loading: Worker[FirstPage] | None = None
         self._loading_query = self._query
+        self._counting: Worker[tuple[int, int]] | None = None
+        self._count_generation = 0
         self._generation = 0
         self._order = NEWEST_FIRST
         self._rows: list[CaptureRow] = []
@@ -558,13 +576,61 @@ class CaptureTableModel(QAbstractTableModel):
             self._loading = None
         self._generation += 1
 
+    def _count_in_background(self, query: CaptureQuery, seq: int) -> None:
+        self._stop_counting()
+        generation = self._count_generation
+        self._counting = run_in_background(
+            count_up_to,
+            self._store,
+            query,
+            seq,
+            on_result=lambda counts: self._apply_counts(generation, counts),
+            on_error=lambda error: self._counting_failed(generation, error),
+            with_progress=True,
+        )
+        self.counting.emit()
+
+    def _stop_counting(self) -> None:
+        self._count_generation += 1
+        if self._counting is not None:
+            self._counting.cancel()
+            self._counting = None
+
+    @property
+    def counting_pending(self) -> bool:
+        return self._counting is not None
+
+    def _apply_counts(self, generation: int, counts: tuple[int, int]) -> None:
+        if not isValid(self) or generation != self._count_generation:
+            return
+        self._counting = None
+        total, matching = counts
+        self._total += total
+        self._matching += matching
+        self._emit_counts()
+
+    def _counting_failed(self, generation: int, error: BaseException) -> None:
+        if not isValid(self) or generation != self._count_generation:
+            return
+        self._counting = None
+        self._report(error)
+
+    def _emit_counts(self) -> None:
+        if self._counting is None:  # partial counts are never shown
+            self.counts_changed.emit(self._matching, self._total)
+
     def _loading_failed(self, generation: int, error: BaseException) -> None:
         if not isValid(self) or generation != self._generation:
             return
         self._loading = None
-        if isinstance(error, InspectorError) and not isinstance(error, QueryCancelled):
+        self._report(error)
+
+    def _report(self, error: BaseException) -> None:
+        if isinstance(error, QueryCancelled):
+            return
+        if isinstance(error, InspectorError):
             self.error.emit(error)
-        elif not isinstance(error, QueryCancelled):
+        else:
             raise error
 
     def _apply_first_page(self, generation: int, page: FirstPage) -> None:
@@ -579,14 +645,14 @@ class CaptureTableModel(QAbstractTableModel):
         self.beginResetModel()
         self._query = page.query
         self._max_seq = self._total_seq = page.seq
-        self._total = page.total
-        self._matching = page.matching
+        # Until the counts land these count only the rows arriving live after the snapshot.
+        self._total = self._matching = 0
+        self._count_in_background(page.query, page.seq)
         self._look_up(page.rows)
         self._rows = page.rows
         self._cells = [row_cells(row) for row in page.rows]
         self._exhausted = len(page.rows) < self._page_size
         self.endResetModel()
-        self.counts_changed.emit(self._matching, self._total)
         self.query_applied.emit(page.query)
         # Rows stored after the snapshot arrive through since(), as after any reload.
         self.capture_added()
@@ -621,7 +687,7 @@ class CaptureTableModel(QAbstractTableModel):
             self._exhausted = len(rows) < self._page_size
         self.endResetModel()
         if snapshot is not None:
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
 
     def capture_added(self, capture: Capture | None = None) -> None:
         """A capture was committed (any thread's notification, delivered on the GUI thread).
@@ -678,7 +744,7 @@ class CaptureTableModel(QAbstractTableModel):
         if counted or rows:
             self._total += counted
             self._matching += len(rows)
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
         if rows and at_top:
             self.rows_inserted_at_top.emit(len(rows))
         if more:
@@ -744,12 +810,12 @@ class CaptureTableModel(QAbstractTableModel):
                 del self._cells[index : end + 1]
                 self.endRemoveRows()
             index -= 1
-        if deleted == len(loaded):
+        if deleted == len(loaded) and self._counting is None:
             # Exactly the loaded rows went: every one was counted in matching, and in the
             # total unless it was read after the total's mark (filtered reads can run ahead).
             self._matching -= deleted
             self._total -= sum(1 for seq in loaded if seq <= self._total_seq)
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
         else:
             self._recount()
         return deleted
@@ -874,7 +940,7 @@ class CaptureTableModel(QAbstractTableModel):
     def _recount(self) -> None:
         """Recount after rows were deleted (keeps the loaded rows and the live marks)."""
         if self._snapshot_counts(keep_marks=True) is not None:
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
 
     def _backlog(self) -> int:
         """About how many stored rows the live marks are behind (0 when the store fails)."""
@@ -890,6 +956,7 @@ class CaptureTableModel(QAbstractTableModel):
         consistent; under a constant load a few tries usually find the gap, and the last try
         is kept (off by at most the rows of one group commit until the next reload).
         """
+        self._stop_counting()
         result = self._safe(lambda: snapshot_counts(self._store, self._query))
         if result is None:
             return None

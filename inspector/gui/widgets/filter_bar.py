@@ -310,6 +310,10 @@ class FilterBar(QWidget):
         else:
             self._counts.setText(f"{matching:,} of {total:,} {noun}")
 
+    def set_counting(self) -> None:
+        """The table shows a new filter's first rows; its counts are still being read."""
+        self._counts.setText("counting…")
+
     def counts_text(self) -> str:
         return self._counts.text()
 
