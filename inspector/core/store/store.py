@@ -70,8 +70,9 @@ BACKFILL_ROWS = 200
 captures arriving meanwhile wait only tens of milliseconds for their commit."""
 WINDOW_START = 8192
 """The first seq window of an indexed page (see Store._windowed_page)."""
-_CANCEL_EVERY = 1000
-"""SQLite VM instructions between two looks at a read's cancel flag (microseconds)."""
+_CANCEL_EVERY = 20_000
+"""SQLite VM instructions between two looks at a read's cancel flag (~1 ms): each look
+takes the GIL from the GUI thread, so not much more often than that."""
 
 
 def _backfill_step(conn: sqlite3.Connection) -> int:

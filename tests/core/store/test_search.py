@@ -178,12 +178,12 @@ def test_body_search_is_opt_in_and_needs_three_characters(tmp_path: Path) -> Non
 
 def test_a_cancelled_read_stops_with_query_cancelled(tmp_path: Path) -> None:
     store = Store(tmp_path / "captures.sqlite3")
-    store.add_many([make_capture(entity_ref=f"R-{i}") for i in range(3000)])
-    # Enough rows that a statement runs past the first look at the flag.
+    store.add_many([make_capture(entity_ref=f"R-{i}") for i in range(10_000)])
+    # Enough rows that every statement runs past the first look at the flag.
     with pytest.raises(QueryCancelled):
-        store.page(CaptureQuery(text="zz"), cancel=lambda: True)
+        store.page(CaptureQuery(text="zz"), cancel=lambda: True)  # a scan
     with pytest.raises(QueryCancelled):
-        store.count(CaptureQuery(text="r-1"), cancel=lambda: True)
+        store.count(CaptureQuery(text="/hooks/fluent"), cancel=lambda: True)  # the index
     # The connection goes back to the pool unharmed, without the handler.
     assert store.count(CaptureQuery(text="r-1")) == 1111
     assert store.count(CaptureQuery(text="r-1"), cancel=lambda: False) == 1111
