@@ -16,6 +16,7 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     │   ├── StoreBusyError       the writer is behind: not queued (503 + Retry-After)
     │   ├── CaptureIdError       no capture has that id or prefix, or several do
     │   └── StoreDamagedError    the store's file failed SQLite's quick check (.path)
+    ├── QueryCancelled           a store read given up for a newer one (never shown)
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
     ├── RulesError               a response rules file cannot be used (.line says where)
@@ -63,6 +64,7 @@ __all__ = [
     "ListenerError",
     "NetworkError",
     "ProfileError",
+    "QueryCancelled",
     "QueryTemplateError",
     "RedactError",
     "ReplayError",
@@ -93,6 +95,10 @@ class StoreError(InspectorError):
 class StoreBusyError(StoreError):
     """The store's writer is behind: the capture was not queued (the listener answers 503
     with Retry-After)."""
+
+
+class QueryCancelled(InspectorError):
+    """A store read was stopped because its caller gave up on it (a newer filter)."""
 
 
 class CaptureIdError(StoreError):

@@ -167,10 +167,13 @@ def test_payload_problems_badge_quick_filter_and_summary_line(
     bar.payload_problems.setChecked(True)
     qtbot.waitUntil(lambda: window.model.rowCount() == 1)
     assert window.model.row_at(0).id == bad.id
-    assert bar.counts_text() == "1 of 3 captures"
+    qtbot.waitUntil(lambda: bar.counts_text() == "1 of 3 captures")  # counted after the rows
 
     window.selection.select_by_user(0)
-    qtbot.waitUntil(lambda: window.detail.capture is not None)
+    # The detail pane follows the selection on a timer: wait for this capture, not any.
+    qtbot.waitUntil(
+        lambda: window.detail.capture is not None and window.detail.capture.id == bad.id
+    )
     line = window.detail.summary.payload
     assert line.isVisibleTo(window.detail.summary)
     assert "Payload:" in line.text() and "retailerId" in line.text()

@@ -18,6 +18,7 @@ __all__ = [
     "ANY",
     "CAPTURE_COLUMNS",
     "EPOCH",
+    "MIN_INDEXED",
     "NEWEST_FIRST",
     "ROW_COLUMNS",
     "SORT_KEYS",
@@ -25,10 +26,12 @@ __all__ = [
     "CaptureRow",
     "SortOrder",
     "capture_from",
+    "indexed_text",
     "micros",
     "order_clauses",
     "row_from",
     "sort_value",
+    "trigram_match",
     "where_clauses",
 ]
 
@@ -52,6 +55,9 @@ class CaptureQuery:
     """Restrict to these capture ids (e.g. export the selection)."""
     payload_problems: bool = False
     """Only events whose body breaks Fluent's Event model (``core/payload.py``)."""
+    bodies: bool = False
+    """``text`` may also be found in the body (its first ``BODY_TEXT_BYTES`` read as UTF-8,
+    A-Z case-insensitive); only for a text of at least ``MIN_INDEXED`` characters."""
 
 
 ANY = CaptureQuery()
@@ -222,12 +228,81 @@ def capture_from(r: Sequence[Any]) -> Capture:
     )
 
 
-def where_clauses(query: CaptureQuery) -> tuple[list[str], list[Any]]:
+MIN_INDEXED = 3
+"""The trigram indexes find a text of at least this many characters; a shorter one is
+looked for by scanning (the fields only, never the bodies)."""
+_BODY_TEXT = "lower(CAST(substr(d.body, 1, 65536) AS TEXT))"  # = schema.BODY_TEXT_BYTES
+
+
+def trigram_match(text: str) -> str:
+    """An FTS5 MATCH for the rows that hold every trigram a substring search for ``text``
+    needs (a superset of the rows containing it: the caller rechecks). Each trigram is a
+    quoted string, so whatever the user typed - quotes, ``*``, ``AND``, ``:`` - is text,
+    never query syntax. Non-overlapping trigrams (plus the last) cover every character."""
+    starts = list(range(0, len(text) - 2, 3))
+    if starts[-1] != len(text) - 3:
+        starts.append(len(text) - 3)
+    grams = dict.fromkeys(text[i : i + 3] for i in starts)
+    return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
+
+
+def _text_clauses(
+    query: CaptureQuery, indexed: bool, window: tuple[int, int] | None
+) -> tuple[str, list[Any]]:
+    text = query.text.lower()
+    # A seq window is applied inside the index lookups: FTS5 walks only that rowid range.
+    bound = " AND rowid >= ? AND rowid < ?" if window is not None else ""
+    bound_params: list[Any] = list(window) if window is not None else []
+    # instr() is the exact answer (a scan when alone); the index narrows the rows it reads.
+    fields = "instr(c.search, ?) > 0"
+    params: list[Any] = [text]
+    long_enough = len(text) >= MIN_INDEXED
+    if indexed and long_enough:
+        fields = (
+            f"c.seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?{bound}) AND "
+            + fields
+        )
+        params = [trigram_match(text), *bound_params, *params]
+    if not (query.bodies and long_enough):
+        return fields, params
+    if indexed:
+        body = (
+            "c.seq IN (SELECT b.rowid FROM bodies_fts AS b JOIN capture_data AS d "
+            f"ON d.seq = b.rowid WHERE bodies_fts MATCH ?{bound.replace('rowid', 'b.rowid')} "
+            f"AND instr({_BODY_TEXT}, ?) > 0)"
+        )
+        body_params: list[Any] = [trigram_match(text), *bound_params, text]
+    else:
+        # The index is not there yet (an upgraded store being filled): row by row, so a
+        # first page stops at its LIMIT.
+        body = (
+            "EXISTS (SELECT 1 FROM capture_data AS d WHERE d.seq = c.seq "
+            f"AND instr({_BODY_TEXT}, ?) > 0)"
+        )
+        body_params = [text]
+    return f"(({fields}) OR {body})", params + body_params
+
+
+def indexed_text(query: CaptureQuery) -> bool:
+    """Whether the search indexes can answer the query's text."""
+    return len(query.text) >= MIN_INDEXED
+
+
+def where_clauses(
+    query: CaptureQuery, *, indexed: bool = False, window: tuple[int, int] | None = None
+) -> tuple[list[str], list[Any]]:
+    """``indexed``: the search indexes are complete and the query reads many rows (not a
+    ``seq >`` range of a few new ones, which a scan answers sooner). ``window``: only seqs
+    ``lo <= seq < hi`` (Store.page walks the newest rows window by window)."""
     clauses: list[str] = []
     params: list[Any] = []
+    if window is not None:
+        clauses.append("c.seq >= ? AND c.seq < ?")
+        params += window
     if query.text:
-        clauses.append("instr(c.search, ?) > 0")
-        params.append(query.text.lower())
+        clause, text_params = _text_clauses(query, indexed, window)
+        clauses.append(clause)
+        params += text_params
     if query.payload_problems:
         # Served by the partial index captures_payload_problems (schema 5).
         clauses.append("c.payload_problems != ''")

@@ -26,6 +26,7 @@ import contextlib
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -33,7 +34,7 @@ from typing import Any, Literal, TypeVar
 from inspector.core import codec, paths
 from inspector.core.capture import Capture, ReplayRecord, SignatureCheck, Verdict
 from inspector.core.capture_ids import choose_id
-from inspector.core.errors import CaptureIdError, StoreError
+from inspector.core.errors import CaptureIdError, QueryCancelled, StoreError
 from inspector.core.store import connections, entities, groups, health, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import (
@@ -52,6 +53,7 @@ from inspector.core.store.query import (
     CaptureRow,
     SortOrder,
     capture_from,
+    indexed_text,
     order_clauses,
     row_from,
     where_clauses,
@@ -64,6 +66,41 @@ _T = TypeVar("_T")
 
 IMPORT_CHUNK = 500
 _IDLE_READERS = 4
+BACKFILL_ROWS = 200
+"""Rows of an upgraded store indexed per background write transaction: small enough that
+captures arriving meanwhile wait only tens of milliseconds for their commit."""
+WINDOW_START = 8192
+"""The first seq window of an indexed page (see Store._windowed_page)."""
+_CANCEL_EVERY = 20_000
+"""SQLite VM instructions between two looks at a read's cancel flag (~1 ms): each look
+takes the GIL from the GUI thread, so not much more often than that."""
+
+
+def _backfill_step(conn: sqlite3.Connection) -> int:
+    """Index the next ``BACKFILL_ROWS`` seqs of an upgraded store, newest first; returns how
+    many seqs are left (0: the indexes are complete)."""
+    found = conn.execute("SELECT todo FROM search_backfill").fetchone()
+    if found is None:
+        return 0
+    todo = int(found[0])
+    low = max(todo - BACKFILL_ROWS, 0)
+    conn.execute(
+        "INSERT INTO captures_fts (rowid, search) SELECT seq, search FROM captures "
+        "WHERE seq > ? AND seq <= ?",
+        (low, todo),
+    )
+    conn.execute(
+        "INSERT INTO bodies_fts (rowid, body) SELECT seq, "
+        f"CAST(substr(body, 1, {schema.BODY_TEXT_BYTES}) AS TEXT) FROM capture_data "
+        "WHERE seq > ? AND seq <= ?",
+        (low, todo),
+    )
+    if low == 0:
+        conn.execute("DELETE FROM search_backfill")
+    else:
+        conn.execute("UPDATE search_backfill SET todo = ?", (low,))
+    return low
+
 
 SALVAGE_RANGE = 500
 """Seqs a salvage reads in one query; a range that fails is read again one seq at a time."""
@@ -108,6 +145,8 @@ class Store:
         writer counts what it took (``backlog``)."""
         self._writer: Writer | None = None
         self.checked: health.Health | None = None
+        self._search_ready = False
+        self._backfill: threading.Thread | None = None
         if readonly:
             if not self.path.is_file():
                 raise StoreError(
@@ -131,10 +170,16 @@ class Store:
         # which the listener mentions.
         self.checked = checked[0] if checked else None
         try:
+            pending = conn.execute("SELECT 1 FROM search_backfill").fetchone() is not None
             self._writer = Writer(self.path, conn, retention)
         except sqlite3.Error as error:
             conn.close()
             raise map_error(error, self.path, "open") from error
+        if pending:
+            self._backfill = threading.Thread(
+                target=self._fill_indexes, name="inspector-store-backfill", daemon=True
+            )
+            self._backfill.start()
 
     @classmethod
     def open(cls, data_dir: Path, *, retention: int | None = None, check: bool = True) -> Store:
@@ -156,6 +201,52 @@ class Store:
         return self._writer.commit_count if self._writer is not None else 0
 
     # ---------------------------------------------------------------- connections
+
+    def _fill_indexes(self) -> None:
+        """The background fill of an upgraded store's search indexes (schema 7): one short
+        write transaction at a time, queued behind whatever captures are waiting, until done
+        or the store closes. Meanwhile the filter scans, as it did before the upgrade."""
+        while True:
+            try:
+                left = self._call("index captures for search", _backfill_step)
+            except StoreError:
+                return  # closed (or the disk refuses): the next open carries on
+            if not left:
+                return
+            # Captures queued meanwhile go first; the GIL and the disk get a breather.
+            time.sleep(0.002)
+
+    def search_indexed(self) -> bool:
+        """True once the search indexes cover every stored capture (an upgraded store fills
+        them in the background; until then the text filter scans)."""
+        with self._reader("read") as conn:
+            return self._indexed(conn)
+
+    def _indexed(self, conn: sqlite3.Connection) -> bool:
+        if not self._search_ready:
+            # Once complete it stays complete: nothing adds work to search_backfill again.
+            self._search_ready = conn.execute("SELECT 1 FROM search_backfill").fetchone() is None
+        return self._search_ready
+
+    @contextlib.contextmanager
+    def _cancellable(
+        self, action: str, cancel: Callable[[], bool] | None
+    ) -> Iterator[sqlite3.Connection]:
+        """A reader whose statements stop (:class:`QueryCancelled`) once ``cancel()`` is
+        true: a superseded filter query at a million rows gives its thread back at once."""
+        with self._reader(action) as conn:
+            if cancel is None:
+                yield conn
+                return
+            conn.set_progress_handler(lambda: 1 if cancel() else 0, _CANCEL_EVERY)
+            try:
+                yield conn
+            except sqlite3.OperationalError as error:
+                if cancel():
+                    raise QueryCancelled(f"{action}: superseded") from error
+                raise
+            finally:
+                conn.set_progress_handler(None, 0)
 
     @contextlib.contextmanager
     def _reader(self, action: str) -> Iterator[sqlite3.Connection]:
@@ -395,9 +486,18 @@ class Store:
         writer = self._writer_for("clear")
 
         def run(conn: sqlite3.Connection) -> int:
+            # The search indexes are emptied in one step each, not row by row through the
+            # delete triggers (minutes at a million); the triggers are back before COMMIT.
+            for name in schema.SEARCH_TRIGGER_NAMES:
+                conn.execute(f"DROP TRIGGER IF EXISTS {name}")
             conn.execute("DELETE FROM capture_data")
             conn.execute("DELETE FROM replays")
             removed = conn.execute("DELETE FROM captures").rowcount
+            conn.execute("INSERT INTO captures_fts (captures_fts) VALUES ('delete-all')")
+            conn.execute("INSERT INTO bodies_fts (bodies_fts) VALUES ('delete-all')")
+            conn.execute("DELETE FROM search_backfill")
+            for trigger in schema.SEARCH_TRIGGERS:
+                conn.execute(trigger)
             writer.rows_estimate = 0
             return removed
 
@@ -447,28 +547,78 @@ class Store:
         limit: int = 200,
         order: SortOrder = NEWEST_FIRST,
         after: CaptureRow | None = None,
+        cancel: Callable[[], bool] | None = None,
     ) -> list[CaptureRow]:
         """One page in ``order`` (newest first by default).
 
         ``after`` is the last row of the previous page (keyset paging: no OFFSET, so every
         page costs the same however deep). ``before_seq`` only bounds the rows read to
         ``seq < before_seq`` - the table's snapshot, so that rows stored later reach it once,
-        through ``since()``; in the default order it alone also pages.
+        through ``since()``; in the default order it alone also pages. ``cancel`` is polled
+        while the query runs: once true it stops with :class:`QueryCancelled`.
         """
-        clauses, params = where_clauses(query)
-        if before_seq is not None:
-            clauses.append("c.seq < ?")
-            params.append(before_seq)
-        order_by, keyset, keyset_params = order_clauses(order, after)
-        clauses += keyset
-        params += keyset_params
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._reader("read") as conn:
+        with self._cancellable("read", cancel) as conn:
+            indexed = self._indexed(conn)
+            if indexed and query.text and indexed_text(query) and order.key == "seq":
+                return self._windowed_page(conn, query, before_seq, limit, order, after)
+            clauses, params = where_clauses(query, indexed=indexed)
+            if before_seq is not None:
+                clauses.append("c.seq < ?")
+                params.append(before_seq)
+            order_by, keyset, keyset_params = order_clauses(order, after)
+            clauses += keyset
+            params += keyset_params
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             rows = conn.execute(
                 f"SELECT {ROW_COLUMNS} FROM captures AS c {where} {order_by} LIMIT ?",
                 [*params, limit],
             ).fetchall()
         return [row_from(r) for r in rows]
+
+    def _windowed_page(
+        self,
+        conn: sqlite3.Connection,
+        query: CaptureQuery,
+        before_seq: int | None,
+        limit: int,
+        order: SortOrder,
+        after: CaptureRow | None,
+    ) -> list[CaptureRow]:
+        """A page in seq order from the search indexes, a growing seq window at a time.
+
+        ``seq IN (index lookup)`` alone makes SQLite collect every match first - 90,000 rows
+        for an event name at a million captures, ~0.3 s of lookups - where a page needs 200.
+        Windows from the page's edge on (8,192 seqs, then 4x wider each time) stop as soon
+        as the page is full; a rare text costs about two passes over its index entries."""
+        hi = before_seq if before_seq is not None else self._max_seq_on(conn) + 1
+        lo = 1
+        if after is not None:
+            if order.descending:
+                hi = min(hi, after.seq)
+            else:
+                lo = after.seq + 1
+        rows: list[Any] = []
+        width = WINDOW_START
+        direction = "DESC" if order.descending else "ASC"
+        while len(rows) < limit and lo < hi:
+            window = (max(lo, hi - width), hi) if order.descending else (lo, min(hi, lo + width))
+            clauses, params = where_clauses(query, indexed=True, window=window)
+            rows += conn.execute(
+                f"SELECT {ROW_COLUMNS} FROM captures AS c WHERE {' AND '.join(clauses)} "
+                f"ORDER BY c.seq {direction} LIMIT ?",
+                [*params, limit - len(rows)],
+            ).fetchall()
+            if order.descending:
+                hi = window[0]
+            else:
+                lo = window[1]
+            width *= 4
+        return [row_from(r) for r in rows]
+
+    @staticmethod
+    def _max_seq_on(conn: sqlite3.Connection) -> int:
+        found: int = conn.execute("SELECT coalesce(max(seq), 0) FROM captures").fetchone()[0]
+        return found
 
     def since(
         self, after_seq: int, query: CaptureQuery = ANY, limit: int = 1000
@@ -485,10 +635,29 @@ class Store:
             ).fetchall()
         return [row_from(r) for r in rows]
 
-    def count(self, query: CaptureQuery = ANY) -> int:
-        clauses, params = where_clauses(query)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._reader("count") as conn:
+    def count(
+        self,
+        query: CaptureQuery = ANY,
+        *,
+        up_to: int | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> int:
+        """How many captures match; ``up_to``: only those with seq <= it (a snapshot)."""
+        with self._cancellable("count", cancel) as conn:
+            clauses, params = where_clauses(query, indexed=self._indexed(conn))
+            if up_to is not None:
+                if not clauses:
+                    # count(*) over a seq range walks the wide table (~0.5 s at a million);
+                    # the whole count uses the narrowest index. One statement, one snapshot.
+                    found_all: int = conn.execute(
+                        "SELECT (SELECT count(*) FROM captures) - "
+                        "(SELECT count(*) FROM captures WHERE seq > ?)",
+                        (up_to,),
+                    ).fetchone()[0]
+                    return found_all
+                clauses.append("c.seq <= ?")
+                params.append(up_to)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             found: int = conn.execute(
                 f"SELECT count(*) FROM captures AS c {where}", params
             ).fetchone()[0]
@@ -505,7 +674,8 @@ class Store:
         Each batch is its own short read, so captures stored meanwhile are included and a
         long export never holds the database.
         """
-        clauses, params = where_clauses(query)
+        with self._reader("export") as conn:
+            clauses, params = where_clauses(query, indexed=self._indexed(conn))
         clauses.append("c.seq > ?")
         sql = (
             f"SELECT {CAPTURE_COLUMNS} FROM captures AS c JOIN capture_data AS d "
@@ -596,10 +766,10 @@ class Store:
 
     def _grouped(self, within: CaptureQuery, columns: str, *extra: str) -> list[Any]:
         """``columns..., count(*)`` per distinct value among the captures ``within`` matches."""
-        clauses, params = where_clauses(within)
-        clauses.extend(extra)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         with self._reader("count") as conn:
+            clauses, params = where_clauses(within, indexed=self._indexed(conn))
+            clauses.extend(extra)
+            where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
             return conn.execute(
                 f"SELECT {columns}, count(*) FROM captures AS c {where} GROUP BY {columns}",
                 params,
@@ -640,6 +810,8 @@ class Store:
         # Submitted captures checked _closed under the lock, so all are queued before this.
         if self._writer is not None:
             self._writer.stop()
+        if self._backfill is not None:
+            self._backfill.join()
         for conn in idle:
             conn.close()
 

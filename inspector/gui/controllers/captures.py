@@ -96,6 +96,7 @@ class CapturesController(QObject):
         model.rowsAboutToBeInserted.connect(self._before_insert)
         model.rows_inserted_at_top.connect(self._after_insert)
         model.counts_changed.connect(self.update_counts)
+        model.counting.connect(self.filter_bar.set_counting)
         self._keep_ids: list[str] = []
         model.modelAboutToBeReset.connect(self._before_reset)
         model.modelReset.connect(self._after_reset)
@@ -219,7 +220,8 @@ class CapturesController(QObject):
     def apply_query(self, query: object) -> None:
         if not isinstance(query, CaptureQuery):
             return
-        self.model.set_query(query)
+        # Counted and paged in a worker: typing never waits for a query over the store.
+        self.model.request_query(query)
 
     def filter_same_event(self) -> None:
         capture = self.selection.current_capture()

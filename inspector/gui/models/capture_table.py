@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
@@ -31,14 +31,16 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QColor, QFont
+from shiboken6 import isValid
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
-from inspector.core.errors import InspectorError
+from inspector.core.errors import InspectorError, QueryCancelled
 from inspector.core.redact import REDACTED, Badge, badge, badge_detail
 from inspector.core.store import NEWEST_FIRST, CaptureQuery, CaptureRow, SortOrder, Store
 from inspector.core.store.query import sort_value
 from inspector.core.text import escape_control, format_size
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
+from inspector.gui.workers import ProgressReporter, Worker, run_in_background
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
 """The capture id of a row (any column)."""
@@ -246,6 +248,63 @@ def rule_text(row: CaptureRow) -> str:
     return " · ".join(parts)
 
 
+def snapshot_counts(
+    store: Store, query: CaptureQuery, cancel: Callable[[], bool] | None = None
+) -> tuple[int, int, int]:
+    """(highest seq, total, matching) at one moment: see ``_snapshot_counts``."""
+    result: tuple[int, int, int] | None = None
+    for _ in range(_COUNT_TRIES):
+        before = store.max_seq()
+        total = store.count(_ANY_QUERY, cancel=cancel)
+        matching = total if query == _ANY_QUERY else store.count(query, cancel=cancel)
+        after = store.max_seq()
+        result = (after, total, matching)
+        if after == before:
+            break
+    assert result is not None
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class FirstPage:
+    """What a filter change shows first: read by :func:`first_page` in a worker."""
+
+    query: CaptureQuery
+    order: SortOrder
+    seq: int
+    """The snapshot: rows with seq <= this are in the page's reach; later ones come live."""
+    rows: list[CaptureRow]
+
+
+def first_page(
+    progress: ProgressReporter, store: Store, query: CaptureQuery, order: SortOrder, limit: int
+) -> FirstPage:
+    """Runs in a worker: the first page of ``query``. A newer filter cancels the worker and
+    SQLite stops mid-statement (``QueryCancelled``). The counts follow (:func:`count_up_to`):
+    at a million captures a common text matches 100,000 rows, and counting them takes
+    longer than finding the first 200."""
+
+    def cancel() -> bool:
+        return progress.cancelled
+
+    seq = store.max_seq()
+    rows = store.page(query, before_seq=seq + 1, limit=limit, order=order, cancel=cancel)
+    return FirstPage(query, order, seq, rows)
+
+
+def count_up_to(
+    progress: ProgressReporter, store: Store, query: CaptureQuery, seq: int
+) -> tuple[int, int]:
+    """Runs in a worker: (total, matching) among the rows with seq <= ``seq``."""
+
+    def cancel() -> bool:
+        return progress.cancelled
+
+    total = store.count(_ANY_QUERY, up_to=seq, cancel=cancel)
+    matching = total if query == _ANY_QUERY else store.count(query, up_to=seq, cancel=cancel)
+    return total, matching
+
+
 class CaptureTableModel(QAbstractTableModel):
     """Newest capture first. Older rows are paged in on demand; new ones arrive in batches."""
 
@@ -255,6 +314,10 @@ class CaptureTableModel(QAbstractTableModel):
     """(captures matching the filter, captures in the store)."""
     error = Signal(object)
     """An InspectorError from the store (shown by the window, never raised into Qt)."""
+    counting = Signal()
+    """The counts are being read in a worker (counts_changed follows)."""
+    query_applied = Signal(object)
+    """The CaptureQuery a worker read has just been put on screen (request_query)."""
     order_changed = Signal(int, Qt.SortOrder)
     """(column, order) the rows are now sorted by (also when a click asked for a column that
     cannot sort, so the view puts its indicator back)."""
@@ -280,6 +343,11 @@ class CaptureTableModel(QAbstractTableModel):
         self._page_size = page_size
         self._tick_rows = max(1, max_rows_per_tick)
         self._query = CaptureQuery()
+        self._loading: Worker[FirstPage] | None = None
+        self._loading_query = self._query
+        self._counting: Worker[tuple[int, int]] | None = None
+        self._count_generation = 0
+        self._generation = 0
         self._order = NEWEST_FIRST
         self._rows: list[CaptureRow] = []
         self._cells: list[tuple[str, ...]] = []
@@ -493,11 +561,130 @@ class CaptureTableModel(QAbstractTableModel):
         self._timer.setInterval(ms)
 
     def set_query(self, query: CaptureQuery) -> None:
+        """Show ``query`` now, reading on this thread (tests, small stores); the window
+        uses :meth:`request_query`."""
+        self._cancel_loading()
         self._query = query
         self.reload()
 
+    def request_query(self, query: CaptureQuery) -> Worker[FirstPage]:
+        """Show ``query`` once a worker has read its counts and first page; the rows shown
+        stay until then. A newer request cancels this one, whose result never lands."""
+        self._cancel_loading()
+        self._generation += 1
+        generation = self._generation
+        worker: Worker[FirstPage] = run_in_background(
+            first_page,
+            self._store,
+            query,
+            self._order,
+            self._page_size,
+            on_result=lambda page: self._apply_first_page(generation, page),
+            on_error=lambda error: self._loading_failed(generation, error),
+            with_progress=True,
+        )
+        self._loading = worker
+        self._loading_query = query
+        return worker
+
+    @property
+    def loading(self) -> bool:
+        """A requested query is still being read."""
+        return self._loading is not None
+
+    def _cancel_loading(self) -> None:
+        if self._loading is not None:
+            self._loading.cancel()
+            self._loading = None
+        self._generation += 1
+
+    def _count_in_background(self, query: CaptureQuery, seq: int) -> None:
+        self._stop_counting()
+        generation = self._count_generation
+        self._counting = run_in_background(
+            count_up_to,
+            self._store,
+            query,
+            seq,
+            on_result=lambda counts: self._apply_counts(generation, counts),
+            on_error=lambda error: self._counting_failed(generation, error),
+            with_progress=True,
+        )
+        self.counting.emit()
+
+    def _stop_counting(self) -> None:
+        self._count_generation += 1
+        if self._counting is not None:
+            self._counting.cancel()
+            self._counting = None
+
+    @property
+    def counting_pending(self) -> bool:
+        return self._counting is not None
+
+    def _apply_counts(self, generation: int, counts: tuple[int, int]) -> None:
+        if not isValid(self) or generation != self._count_generation:
+            return
+        self._counting = None
+        total, matching = counts
+        self._total += total
+        self._matching += matching
+        self._emit_counts()
+
+    def _counting_failed(self, generation: int, error: BaseException) -> None:
+        if not isValid(self) or generation != self._count_generation:
+            return
+        self._counting = None
+        self._report(error)
+
+    def _emit_counts(self) -> None:
+        if self._counting is None:  # partial counts are never shown
+            self.counts_changed.emit(self._matching, self._total)
+
+    def _loading_failed(self, generation: int, error: BaseException) -> None:
+        if not isValid(self) or generation != self._generation:
+            return
+        self._loading = None
+        self._report(error)
+
+    def _report(self, error: BaseException) -> None:
+        if isinstance(error, QueryCancelled):
+            return
+        if isinstance(error, InspectorError):
+            self.error.emit(error)
+        else:
+            raise error
+
+    def _apply_first_page(self, generation: int, page: FirstPage) -> None:
+        if not isValid(self) or generation != self._generation:
+            return  # superseded: a newer query (or a synchronous reload) owns the view
+        self._loading = None
+        if page.order != self._order:
+            self.request_query(page.query)  # re-sorted meanwhile: read it in the new order
+            return
+        self._timer.stop()
+        self._timer.setInterval(self._batch_interval_ms)
+        self.beginResetModel()
+        self._query = page.query
+        self._max_seq = self._total_seq = page.seq
+        # Until the counts land these count only the rows arriving live after the snapshot.
+        self._total = self._matching = 0
+        self._count_in_background(page.query, page.seq)
+        self._look_up(page.rows)
+        self._rows = page.rows
+        self._cells = [row_cells(row) for row in page.rows]
+        self._exhausted = len(page.rows) < self._page_size
+        self.endResetModel()
+        self.query_applied.emit(page.query)
+        # Rows stored after the snapshot arrive through since(), as after any reload.
+        self.capture_added()
+
     def reload(self) -> None:
         """Reset to the first page of the current query (filter change, import, clear)."""
+        if self._loading is not None:
+            # A requested filter is being read: read it again rather than drop it.
+            self.request_query(self._loading_query)
+            return
         self._timer.stop()
         self._timer.setInterval(self._batch_interval_ms)
         self.beginResetModel()
@@ -522,7 +709,7 @@ class CaptureTableModel(QAbstractTableModel):
             self._exhausted = len(rows) < self._page_size
         self.endResetModel()
         if snapshot is not None:
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
 
     def capture_added(self, capture: Capture | None = None) -> None:
         """A capture was committed (any thread's notification, delivered on the GUI thread).
@@ -579,7 +766,7 @@ class CaptureTableModel(QAbstractTableModel):
         if counted or rows:
             self._total += counted
             self._matching += len(rows)
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
         if rows and at_top:
             self.rows_inserted_at_top.emit(len(rows))
         if more:
@@ -645,12 +832,12 @@ class CaptureTableModel(QAbstractTableModel):
                 del self._cells[index : end + 1]
                 self.endRemoveRows()
             index -= 1
-        if deleted == len(loaded):
+        if deleted == len(loaded) and self._counting is None:
             # Exactly the loaded rows went: every one was counted in matching, and in the
             # total unless it was read after the total's mark (filtered reads can run ahead).
             self._matching -= deleted
             self._total -= sum(1 for seq in loaded if seq <= self._total_seq)
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
         else:
             self._recount()
         return deleted
@@ -775,7 +962,7 @@ class CaptureTableModel(QAbstractTableModel):
     def _recount(self) -> None:
         """Recount after rows were deleted (keeps the loaded rows and the live marks)."""
         if self._snapshot_counts(keep_marks=True) is not None:
-            self.counts_changed.emit(self._matching, self._total)
+            self._emit_counts()
 
     def _backlog(self) -> int:
         """About how many stored rows the live marks are behind (0 when the store fails)."""
@@ -791,26 +978,10 @@ class CaptureTableModel(QAbstractTableModel):
         consistent; under a constant load a few tries usually find the gap, and the last try
         is kept (off by at most the rows of one group commit until the next reload).
         """
-        result: tuple[int, int, int] | None = None
-        for _ in range(_COUNT_TRIES):
-            before = self._safe(self._store.max_seq)
-            if before is None:
-                return None
-            total = self._safe(lambda: self._store.count(_ANY_QUERY))
-            if total is None:
-                return None
-            matching: int | None = total
-            if self._query != _ANY_QUERY:
-                matching = self._safe(lambda: self._store.count(self._query))
-            if matching is None:
-                return None
-            after = self._safe(self._store.max_seq)
-            if after is None:
-                return None
-            result = (after, total, matching)
-            if after == before:
-                break
-        assert result is not None
+        self._stop_counting()
+        result = self._safe(lambda: snapshot_counts(self._store, self._query))
+        if result is None:
+            return None
         seq, self._total, self._matching = result
         if keep_marks:
             # Deletions only: the marks stay where the loaded rows and counts left them.

@@ -14,11 +14,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QWidget,
+)
 from shiboken6 import isValid
 
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.store import CaptureQuery, Store
+from inspector.core.store.query import MIN_INDEXED
 from inspector.core.text import escape_control
 from inspector.gui.workers import run_in_background
 
@@ -144,6 +153,16 @@ class FilterBar(QWidget):
         self._debounce.timeout.connect(self._emit)
         self._text.textChanged.connect(lambda _t: self._debounce.start())
         self._text.returnPressed.connect(self._emit)
+        # Opt-in, as in HTTP Toolkit: bodies are large, and most searches are for a ref or id.
+        self.body_search = QToolButton(self)
+        self.body_search.setObjectName("bodySearch")
+        self.body_search.setText("Bodies")
+        self.body_search.setCheckable(True)
+        self.body_search.setToolTip(
+            "Also search the text of request bodies (JSON or text); needs at least "
+            f"{MIN_INDEXED} characters"
+        )
+        self.body_search.toggled.connect(lambda _on: self._emit())
 
         self.signature = _LazyCombo(self.refresh_values, self)
         self.signature.setObjectName("signatureFilter")
@@ -176,6 +195,7 @@ class FilterBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self._text, 3)
+        layout.addWidget(self.body_search)
         layout.addWidget(self.signature, 1)
         layout.addWidget(self.entity_type, 1)
         layout.addWidget(self.event_name, 1)
@@ -291,6 +311,10 @@ class FilterBar(QWidget):
         else:
             self._counts.setText(f"{matching:,} of {total:,} {noun}")
 
+    def set_counting(self) -> None:
+        """The table shows a new filter's first rows; its counts are still being read."""
+        self._counts.setText("counting…")
+
     def counts_text(self) -> str:
         return self._counts.text()
 
@@ -309,6 +333,7 @@ class FilterBar(QWidget):
             event_names=chosen(self.event_name),
             methods=chosen(self.method),
             payload_problems=self.payload_problems.isChecked(),
+            bodies=self.body_search.isChecked(),
         )
 
     def _emit(self) -> None:

@@ -153,6 +153,8 @@ def _steps(conn: sqlite3.Connection, sql: str, params: list[object]) -> int:
     return counted[0]
 
 
+# Seeding 100,000 captures into both search indexes takes minutes on a busy machine.
+@pytest.mark.timeout(600)
 def test_the_grouped_page_stays_paged_at_100000_rows(big_store: Store) -> None:
     conn = sqlite3.connect(f"file:{big_store.path}?mode=ro", uri=True)
     try:
@@ -179,6 +181,8 @@ def test_the_grouped_page_stays_paged_at_100000_rows(big_store: Store) -> None:
     assert max(pages) <= 3 * max(1, min(pages)), pages
 
 
+# Seeding 100,000 captures into both search indexes takes minutes on a busy machine.
+@pytest.mark.timeout(600)
 def test_walking_grouped_pages_at_100000_rows_meets_every_group_once(big_store: Store) -> None:
     first = big_store.group_page(limit=200)
     assert len(first) == 200
