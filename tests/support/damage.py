@@ -36,8 +36,22 @@ def filled_store(data_dir: Path, count: int = 400) -> list[Capture]:
 
 
 def damage(db_file: Path) -> None:
-    """Overwrite 8 KiB in the middle of ``db_file`` (whole pages and more)."""
-    size = db_file.stat().st_size
+    """Overwrite 8 KiB in the middle of ``db_file``'s capture pages (whole pages and more).
+
+    Not simply the file's middle: the search indexes' merges leave free pages there, and a
+    free page overwritten is no damage at all (SQLite's checks rightly pass it)."""
+    conn = sqlite3.connect(db_file)
+    try:
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = [
+            row[0]
+            for row in conn.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'capture_data' ORDER BY pageno"
+            )
+        ]
+    finally:
+        conn.close()
+    offset = (pages[len(pages) // 2] - 1) * page_size if pages else db_file.stat().st_size // 2
     with db_file.open("r+b") as f:
-        f.seek(size // 2)
+        f.seek(offset)
         f.write(b"\xff" * DAMAGE_BYTES)

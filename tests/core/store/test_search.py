@@ -1,4 +1,4 @@
-"""The text filter through the FTS5 trigram indexes (schema 7), on real SQLite files: the
+"""The text filter through the FTS5 trigram indexes (schema 8), on real SQLite files: the
 same rows as the scan it replaced, body search, cancellation, upgrade and clear."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ TERMS = [
 
 
 def _scan_ids(path: Path, text: str) -> set[str]:
-    """The scan the filter used before schema 7 (instr over the lower-cased fields)."""
+    """The scan the filter used before schema 8 (instr over the lower-cased fields)."""
     conn = sqlite3.connect(path)
     try:
         rows = conn.execute(
@@ -190,8 +190,8 @@ def test_a_cancelled_read_stops_with_query_cancelled(tmp_path: Path) -> None:
     store.close()
 
 
-def _downgrade_to_v6(path: Path) -> None:
-    """A store as schema 6 left it: no search indexes, no triggers."""
+def _downgrade_to_v7(path: Path) -> None:
+    """A store as schema 7 left it: no search indexes, no triggers."""
     conn = sqlite3.connect(path)
     try:
         for name in (
@@ -205,7 +205,7 @@ def _downgrade_to_v6(path: Path) -> None:
         conn.execute("DROP TABLE captures_fts")
         conn.execute("DROP TABLE bodies_fts")
         conn.execute("DROP TABLE search_backfill")
-        conn.execute("PRAGMA user_version = 6")
+        conn.execute("PRAGMA user_version = 7")
         conn.commit()
     finally:
         conn.close()
@@ -215,7 +215,7 @@ def test_an_upgraded_store_is_indexed_in_the_background(tmp_path: Path) -> None:
     path = tmp_path / "captures.sqlite3"
     with Store(path) as old:
         old.add_many([make_capture(entity_ref=f"OLD-{i:04d}") for i in range(1500)])
-    _downgrade_to_v6(path)
+    _downgrade_to_v7(path)
     with Store(path) as store:
         # Usable at once (the scan answers until the fill is done), also for new captures.
         assert store.count(CaptureQuery(text="old-000")) == 10
