@@ -122,7 +122,7 @@ def test_a_har_entry_has_the_documented_shape() -> None:
         "bodySize",
     ]
     extra = entry["_fluentInspector"]
-    assert list(extra) == ["id", "remote", "rejected", "signatures"]
+    assert list(extra) == ["id", "target", "remote", "rejected", "signatures"]
     # The same signature shape as the JSON-lines record.
     assert extra["signatures"] == _exported_record_signatures_of(entry)
 
