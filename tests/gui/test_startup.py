@@ -3,6 +3,9 @@ and without a hold it runs at once, as before (every other window test relies on
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from inspector.core.keys import KeyRing
@@ -64,3 +67,25 @@ def test_the_launch_window_starts_its_listener_and_schema_after_painting(  # typ
         startup.discard()
         secrets.forget_session()
     window.shutdown()
+
+
+# Not needed for the first paint, and together ~0.7 s of a cold start on a small machine.
+LAUNCH_MUST_NOT_IMPORT = ("aiohttp", "graphql", "httpx", "keyring", "inspector.core.sandbox")
+
+
+def test_importing_the_window_leaves_the_heavy_packages_for_later() -> None:
+    code = (
+        "import sys, inspector.gui.app, inspector.gui.mainwindow; "
+        f"print(' '.join(m for m in {LAUNCH_MUST_NOT_IMPORT!r} if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == []
