@@ -16,7 +16,7 @@ settings.register_profile(
     "ci",
     derandomize=True,
     database=None,
-    max_examples=120,
+    max_examples=80,
     # No timing in tests: a loaded CI machine must not turn a slow example into a failure.
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

@@ -46,7 +46,7 @@ def test_any_json_gives_a_summary_or_not_an_event(value: object) -> None:
     _summary_or_none(summarize(value))
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(event_like, st.text(max_size=30))
 @example({"name": "X", "id": [[[[]]]]}, "N")
 def test_any_event_shaped_object_is_summarised_without_raising(

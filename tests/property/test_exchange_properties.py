@@ -50,7 +50,7 @@ def _round_trip(
     return data, list(import_file(path))
 
 
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(st.lists(captures(), min_size=1, max_size=3))
 def test_json_lines_round_trip_is_exact(tmp_path_factory: object, batch: list[Capture]) -> None:
     data, back = _round_trip(batch, JSONL, tmp_path_factory)
@@ -67,7 +67,7 @@ _ODD_TARGETS = [
 
 
 # Round trips write a file per example: fewer examples than the parsers, still every field.
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(st.lists(captures(), min_size=1, max_size=3))
 # Regression: HAR rebuilt the target from the URL, so "*" and a Host header with "/" came
 # back as another target.
