@@ -137,3 +137,19 @@ def test_a_damaged_key_loads_or_says_why(
     for where, mask in flips:
         data[where % len(data)] ^= mask
     _load_or_error(bytes(data))
+
+
+def test_a_certificate_with_an_unknown_version_says_why(forms: dict[str, bytes]) -> None:
+    """Regression (found by test_a_damaged_key_loads_or_says_why with the thorough profile):
+    a flipped bit in a certificate's version field raised cryptography's InvalidVersion."""
+    der = forms["cert_der"]
+    v3 = der.index(b"\xa0\x03\x02\x01\x02")  # [0] EXPLICIT INTEGER 2 (X.509 v3)
+    damaged = der[: v3 + 4] + b"\x05" + der[v3 + 5 :]
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n"
+        + base64.encodebytes(damaged)
+        + b"-----END CERTIFICATE-----\n"
+    )
+    for data in (damaged, pem, base64.b64encode(damaged)):
+        with pytest.raises(KeyLoadError, match="damaged"):
+            load_public_key(data)
