@@ -3,17 +3,24 @@
 Not a test: prints figures and ratios, never asserts. For each server it runs the same load
 (N concurrent keep-alive connections for T seconds) and reports req/s and p50/p99 latency:
 
-- ``inspector``: ``fluent-inspector listen`` (verify both signatures with an RSA-1024 key,
-  group-commit to SQLite, answer after commit), in its own process;
-- ``bare-aiohttp``: an aiohttp server answering 200 without verifying or storing, measured in
-  the same run as the baseline;
+- ``listen``: ``fluent-inspector listen`` with its default output, printed to a
+  pseudo-terminal this script drains (what a user runs), and ``listen --quiet``: verify both
+  signatures with an RSA-1024 key, group-commit to SQLite, answer after the commit; each in
+  its own process (and the same from ``--base``'s checkout, to pair before/after);
 - ``mockttp`` (HTTP Toolkit's capture engine, recording every request to a file), when Node
-  and npm are available.
+  and npm are available;
+- ``bare aiohttp``: an aiohttp server answering 200 without verifying or storing.
+
+Rounds alternate (each round runs every server once, every other round in reverse order)
+and the summary gives medians and ratios to mockttp, so a busy machine shows up as spread
+rather than as a bias against whoever ran last.
 
 The load comes from ``wrk`` (Debian package ``wrk``) when installed, else from a Python
 aiohttp client (which saturates first: the figures then understate the servers).
 
-    .venv/bin/python bench/ingest.py --connections 32 --seconds 10
+    .venv/bin/python bench/ingest.py                 # issue 13's run: wrk -t1 -c16, 3 rounds
+    .venv/bin/python bench/ingest.py --base ../base  # plus the listener of another checkout
+    .venv/bin/python bench/ingest.py --preset c32    # the older -c32 --quiet run
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +39,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -41,25 +50,12 @@ from bench.machine import describe_machine  # noqa: E402
 from inspector.core.keys import KeyRing  # noqa: E402
 from inspector.core.signatures import sign_headers  # noqa: E402
 
+# The real webhook: the shipped sample Fluent event (an ORDER CREATE) exactly as "Send test
+# webhook" posts it (indented JSON), with a fixed id so every run sends the same bytes.
+# Every request is the same event id, so the listener also numbers attempts 1, 2, 3...
 BODY = json.dumps(
-    {
-        "id": "8c5e6a43-8d9e-4a0c-9b43-3b0f0f4f3c21",
-        "name": "OrderCreated",
-        "type": "NORMAL",
-        "accountId": "ACME",
-        "retailerId": "1",
-        "entityId": "123456",
-        "entityRef": "HD-000123",
-        "entityType": "ORDER",
-        "entitySubtype": "HD",
-        "entityStatus": "CREATED",
-        "rootEntityId": "123456",
-        "rootEntityRef": "HD-000123",
-        "rootEntityType": "ORDER",
-        "attributes": {"orderTotal": 129.95, "channel": "web"},
-        "meta": {"mode": "SYNC", "simulation": False, "models": []},
-    },
-    separators=(",", ":"),
+    json.loads((ROOT / "resources" / "samples" / "order-created.json").read_text("utf-8")),
+    indent=2,
 ).encode()
 
 BARE_SERVER = textwrap.dedent(
@@ -105,10 +101,23 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_us: float = float("nan")
+    """CPU time (user + system) the server process used per answered request: steadier than
+    req/s on a shared machine, where other work takes turns on the cores."""
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its reaped children (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return float("nan")
+    # utime, stime are fields 14 and 15 of stat (1-based); the split starts at field 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -155,8 +164,9 @@ def _percentile(out: str, label: str) -> float:
     return _ms(match.group(1)) if match else float("nan")
 
 
-def run_wrk(name: str, port: int, script: Path, connections: int, seconds: float) -> Result:
-    threads = max(1, min(2, connections))
+def run_wrk(
+    name: str, port: int, script: Path, connections: int, seconds: float, threads: int
+) -> Result:
     out = subprocess.run(
         [
             "wrk",
@@ -223,23 +233,64 @@ def run_python_client(
     return Result(name, len(latencies), seconds, pct(0.5), pct(0.99), errors)
 
 
-def start_inspector(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+def start_inspector(
+    data_dir: Path, port: int, *, quiet: bool, root: Path = ROOT
+) -> tuple[subprocess.Popen[bytes], Terminal | None]:
+    """``fluent-inspector listen`` from ``root`` (this tree, or ``--base``'s), with ``--quiet``
+    or with its default output on a pseudo-terminal (what a user runs), drained here."""
+    terminal = None if quiet else Terminal()
+    process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "inspector",
             "listen",
-            "--quiet",
+            *(["--quiet"] if quiet else []),
             "--port",
             str(port),
             "--data-dir",
             str(data_dir),
         ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        cwd=root,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL if terminal is None else terminal.slave,
         stderr=subprocess.DEVNULL,
     )
+    if terminal is not None:
+        terminal.started()
+    return process, terminal
+
+
+class Terminal:
+    """A pseudo-terminal the listener prints to, read (and dropped) by a thread here, as a
+    terminal emulator would; counts the lines it saw."""
+
+    def __init__(self) -> None:
+        import pty
+        import threading
+
+        self.master, self.slave = pty.openpty()
+        self.lines = 0
+        self._thread = threading.Thread(target=self._drain, daemon=True)
+
+    def started(self) -> None:
+        os.close(self.slave)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.lines += chunk.count(b"\n")
+
+    def close(self) -> None:
+        self._thread.join(timeout=5)
+        os.close(self.master)
 
 
 def start_bare(port: int) -> subprocess.Popen[bytes]:
@@ -284,79 +335,155 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--preset",
+        choices=["issue13", "c32"],
+        default="issue13",
+        help="issue13: wrk -t1 -c16, listen with its default output and --quiet, mockttp and "
+        "bare aiohttp, alternating rounds (default); c32: the older -t2 -c32 --quiet run",
+    )
+    parser.add_argument("--connections", type=int, help="override the preset's connections")
+    parser.add_argument("--threads", type=int, help="override the preset's wrk threads")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per server per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--bits", type=int, default=1024, help="RSA key size (Fluent: 1024)")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="also run the listener from this checkout (e.g. a worktree of the base commit), "
+        "paired in the same rounds",
+    )
     parser.add_argument("--no-mockttp", action="store_true")
+    parser.add_argument("--no-bare", action="store_true")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     args = parser.parse_args()
+    c32 = args.preset == "c32"
+    connections = args.connections or (32 if c32 else 16)
+    threads = args.threads or (2 if c32 else 1)
+    outputs = [True] if c32 else [False, True]  # quiet?
 
     use_wrk = args.client == "wrk" or (args.client == "auto" and shutil.which("wrk"))
     private = rsa.generate_private_key(public_exponent=65537, key_size=args.bits)
     headers = sign_headers(private, BODY)
     print(f"machine: {describe_machine()}")
     print(
-        f"load: {'wrk' if use_wrk else 'python aiohttp client'}, {args.connections} keep-alive "
-        f"connections, {args.seconds:g} s per server, {len(BODY)} B signed body, RSA-{args.bits}"
+        f"load: {f'wrk -t{threads} -c{connections}' if use_wrk else 'python aiohttp client'}, "
+        f"{args.seconds:g} s per server per round, {args.rounds} alternating round(s), "
+        f"{len(BODY)} B Fluent webhook, both signature headers, RSA-{args.bits}"
     )
 
-    results: list[Result] = []
+    samples: dict[str, list[Result]] = {}
     with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
         workdir = Path(tmp)
         script = wrk_script(headers, BODY, workdir / "post.lua")
-        data_dir = workdir / "data"
-        data_dir.mkdir()
-        ring = KeyRing.open(data_dir)
         from cryptography.hazmat.primitives import serialization
 
-        ring.add(
-            "bench",
-            private.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
+        public_pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
+        data_dirs: dict[str, Path] = {}
 
-        def measure(name: str, process: subprocess.Popen[bytes] | None, port: int) -> None:
+        def data_dir_for(name: str) -> Path:
+            if name not in data_dirs:
+                data_dirs[name] = workdir / f"data-{name}"
+                data_dirs[name].mkdir()
+                KeyRing.open(data_dirs[name]).add("bench", public_pem)
+            return data_dirs[name]
+
+        # (name, starter) in the order each round runs them.
+        servers: list[tuple[str, Any]] = []
+        trees = [("", ROOT)] + ([("base ", args.base.resolve())] if args.base else [])
+        for label, root in trees:
+            for quiet in outputs:
+                name = f"{label}listen{' --quiet' if quiet else ''}"
+                servers.append(
+                    (
+                        name,
+                        lambda port, name=name, quiet=quiet, root=root: start_inspector(
+                            data_dir_for(name), port, quiet=quiet, root=root
+                        ),
+                    )
+                )
+        if not args.no_mockttp:
+            servers.append(("mockttp", lambda port: (start_mockttp(workdir, port), None)))
+        if not args.no_bare:
+            servers.append(("bare aiohttp", lambda port: (start_bare(port), None)))
+
+        def measure(name: str, start: Any) -> None:
+            port = free_port()
+            process, terminal = start(port)
             if process is None:
                 return
             try:
                 wait_port(port)
                 if use_wrk:
-                    run_wrk(name, port, script, args.connections, 1.0)  # warm-up
-                    result = run_wrk(name, port, script, args.connections, args.seconds)
+                    run_wrk(name, port, script, connections, 1.0, threads)  # warm-up
+                cpu_before = cpu_seconds(process.pid)
+                if use_wrk:
+                    result = run_wrk(name, port, script, connections, args.seconds, threads)
                 else:
-                    result = run_python_client(name, port, headers, args.connections, args.seconds)
-                results.append(result)
+                    result = run_python_client(name, port, headers, connections, args.seconds)
+                if result.requests:
+                    cpu = cpu_seconds(process.pid) - cpu_before
+                    result.cpu_us = cpu / result.requests * 1e6
+                samples.setdefault(name, []).append(result)
                 print(
-                    f"{name:>13}: {result.rps:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
-                    f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}",
+                    f"{name:>22}: {result.rps:9,.0f} req/s   p50 {result.p50_ms:6.2f} ms   "
+                    f"p99 {result.p99_ms:6.2f} ms   errors {result.errors}   "
+                    f"CPU {result.cpu_us:4.0f} us/req",
                     flush=True,
                 )
             finally:
                 stop(process)
+                if terminal is not None:
+                    terminal.close()
+                    print(f"{'':>22}  ({terminal.lines:,} lines on its terminal)")
 
-        port = free_port()
-        measure("inspector", start_inspector(data_dir, port), port)
-        port = free_port()
-        measure("bare-aiohttp", start_bare(port), port)
-        if not args.no_mockttp:
-            port = free_port()
-            measure("mockttp", start_mockttp(workdir, port), port)
+        for round_no in range(args.rounds):
+            print(f"-- round {round_no + 1}/{args.rounds}", flush=True)
+            # Alternate the order too, so no server always runs first (or last) in a round.
+            for name, start in servers if round_no % 2 == 0 else servers[::-1]:
+                measure(name, start)
 
         from inspector.core.store import Store
 
-        with Store.open(data_dir) as store:
-            stored = store.count()
+        stored = {}
+        for name, path in data_dirs.items():
+            with Store.open(path) as store:
+                stored[name] = store.count()
 
-    by_name = {r.name: r for r in results}
-    inspector = by_name.get("inspector")
-    if inspector is not None:
-        print(
-            f"stored by the inspector: {stored:,} (answered 2xx: {inspector.requests:,} + warm-up)"
+    def median(name: str) -> float:
+        return statistics.median(r.rps for r in samples[name])
+
+    print("-- median req/s over the rounds (min-max), and ratio to mockttp")
+    mock = median("mockttp") if "mockttp" in samples else None
+    for name in samples:
+        rates = [r.rps for r in samples[name]]
+        cpu = statistics.median(r.cpu_us for r in samples[name])
+        line = (
+            f"{name:>22}: {median(name):9,.0f} req/s ({min(rates):,.0f}-{max(rates):,.0f})"
+            f"  CPU {cpu:4.0f} us/req"
         )
-        for other in ("bare-aiohttp", "mockttp"):
-            if other in by_name and by_name[other].rps:
-                print(f"ratio inspector / {other}: {inspector.rps / by_name[other].rps:.2f}x")
+        if mock:
+            line += f"   {median(name) / mock:.2f}x mockttp"
+        if name in stored:
+            answered = sum(r.requests for r in samples[name])
+            line += f"   stored {stored[name]:,} (2xx {answered:,} + warm-ups)"
+        print(line)
+    for label, _root in trees[1:]:
+        for quiet in outputs:
+            name = f"listen{' --quiet' if quiet else ''}"
+            if name in samples and label + name in samples:
+                cpu, base_cpu = (
+                    statistics.median(r.cpu_us for r in samples[n]) for n in (name, label + name)
+                )
+                print(
+                    f"{name} / {label}{name}: {median(name) / median(label + name):.2f}x req/s, "
+                    f"{cpu / base_cpu:.2f}x CPU per request"
+                )
+    if not c32 and "listen" in samples and "listen --quiet" in samples:
+        cost = 1 - median("listen") / median("listen --quiet")
+        print(f"default output costs {cost:.1%} against --quiet")
     return 0
 
 

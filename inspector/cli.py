@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import math
 import os
-import queue
 import signal
 import sys
 import threading
@@ -24,7 +24,8 @@ from inspector.core import paths
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.capture_ids import ShortIds
 from inspector.core.errors import InspectorError
-from inspector.core.text import escape_control
+from inspector.core.redact import REDACTED, badge
+from inspector.core.text import EscapingFormatter, escape_control
 
 EXIT_OK = 0
 EXIT_NOT_VALID = 1
@@ -97,9 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE|NAME=FILE",
         help="also verify with this public key (this run only; repeatable)",
     )
-    listen.add_argument("--json", action="store_true", help="print JSON lines")
+    listen.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON lines, for programs: every header, Authorization and signature "
+        "values included (share an 'export --redact' instead)",
+    )
     listen.add_argument(
         "--body-limit-mb", type=_positive_number, default=10.0, help="largest body (10 MiB)"
+    )
+    listen.add_argument(
+        "--queue-limit",
+        type=_queue_limit,
+        default=1000,
+        metavar="N",
+        help="most captures waiting to be written before new ones get 503 + Retry-After (1000)",
     )
     listen.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     listen.add_argument("--tls-key", type=Path, help="private key for --tls-cert (PEM)")
@@ -136,6 +149,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="answer by these response rules (JSON; re-read when it changes)",
+    )
+    listen.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="signed-only: answer 401 (and record it as rejected) unless a configured key "
+        "verifies flex.signature or fluent-signature",
+    )
+    listen.add_argument(
+        "--path-prefix",
+        metavar="/h/SECRET",
+        help="serve only paths under this secret prefix; others get 404 and are not stored "
+        "(default: $FLUENT_INSPECTOR_PATH_PREFIX, which keeps it out of `ps`)",
+    )
+    # Internal: how often the "refused N request(s)" line may appear (tests shorten it).
+    listen.add_argument(
+        "--refused-report-interval", type=_positive_number, default=60.0, help=argparse.SUPPRESS
     )
     # The window's rules.json may not exist yet: then there are no rules until it does.
     listen.add_argument("--rules-if-present", action="store_true", help=argparse.SUPPRESS)
@@ -200,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=["jsonl", "har"], default="jsonl")
     export.add_argument("--output", "-o", type=Path, help="file to write (default: stdout)")
     export.add_argument("--search", default="", help="only captures matching this text")
+    export.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        metavar="HEADER,JSONPATH,...",
+        help="replace these headers' values and these JSON paths' values with \"[redacted]\" "
+        "(comma-separated, repeatable; paths: $, .name, ['name'], [N], [*], ..name - e.g. "
+        "Authorization,$.customer.email,$.items[*].address); the records say they were "
+        "redacted, and their signatures no longer apply",
+    )
 
     imp = sub.add_parser("import", help="read captures from a JSON-lines or HAR file")
     _add_data_dir(imp)
@@ -286,7 +325,19 @@ def _data_dir(args: argparse.Namespace) -> Path:
 
 
 def _err(message: str) -> None:
-    print(f"fluent-inspector: {message}", file=sys.stderr)
+    # Messages quote ids, paths and file contents a user (or a webhook) supplied.
+    print(f"fluent-inspector: {escape_control(message)}", file=sys.stderr)
+
+
+def _log_to_stderr() -> None:
+    """Warnings from the core (a rules file that stopped parsing, keys that did not reload)
+    reach the terminal as one escaped line each, not through logging's bare fallback."""
+    package = logging.getLogger("inspector")
+    if not package.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(EscapingFormatter("fluent-inspector: %(message)s"))
+        handler.setLevel(logging.WARNING)
+        package.addHandler(handler)
 
 
 #: Largest key file `keys add` reads: a PEM certificate chain is a few KiB.
@@ -314,6 +365,16 @@ def _read_input(name: str, limit: int, what: str) -> bytes:
             "check that it is the right file."
         )
     return data
+
+
+def _queue_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of captures of 1 or more")
+    return value
 
 
 def _positive_number(text: str) -> float:
@@ -356,6 +417,9 @@ def cmd_gui(args: argparse.Namespace) -> int:
 def _badge(capture: Capture, header: SignatureHeader) -> str:
     check = capture.signature(header)
     short = "flex" if header is SignatureHeader.FLEX else "fluent"
+    if capture.redacted is not None and badge(check.verdict, header, capture.redacted) is REDACTED:
+        # An imported redacted export: its body is not what was signed.
+        return f"{short} {REDACTED.symbol} {REDACTED.label}"
     text = f"{short} {check.verdict.symbol} {check.verdict.label}"
     if check.verdict is Verdict.VALID and check.key_name:
         text += f" ({check.key_name})"
@@ -413,25 +477,6 @@ def capture_json_line(capture: Capture) -> str:
     return json.dumps(encode_capture(capture, bodies=False), ensure_ascii=False)
 
 
-def _printer(out: IO[str], fmt: Callable[[Capture], str]) -> tuple[Callable[[Capture], None], Any]:
-    """Print from a thread of its own so a slow terminal never slows the listener's loop."""
-    pending: queue.SimpleQueue[Capture | None] = queue.SimpleQueue()
-
-    def drain() -> None:
-        while (item := pending.get()) is not None:
-            out.write(fmt(item) + "\n")
-            out.flush()
-
-    thread = threading.Thread(target=drain, name="listen-printer", daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        pending.put(None)
-        thread.join(timeout=5)
-
-    return pending.put, stop
-
-
 def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | None = None) -> Any:
     from inspector.core.keys import KeyRing, load_public_key_file
 
@@ -448,6 +493,47 @@ def _session_keyring(data_dir: Path, extra: Sequence[str], ring_file: Path | Non
             file, name = spec, Path(spec).stem
         session.add_key(load_public_key_file(Path(file), name), replace=True)
     return session
+
+
+def _path_prefix(args: argparse.Namespace) -> str | None:
+    """--path-prefix, else the environment's; checked here so a bad one is a usage error."""
+    from inspector.core.listener.gates import PATH_PREFIX_ENV, normalize_path_prefix
+
+    given = args.path_prefix if args.path_prefix is not None else os.environ.get(PATH_PREFIX_ENV)
+    try:
+        return normalize_path_prefix(given)
+    except ValueError as exc:
+        where = "--path-prefix" if args.path_prefix is not None else f"${PATH_PREFIX_ENV}"
+        raise InspectorError(f"{where}: {exc}") from None
+
+
+def _refusal_reporter(listener: Any, interval: float) -> Callable[[], None] | None:
+    """A tick that says, at most once per ``interval``, how many requests the path prefix
+    refused since it last said so. Counts only: the refused paths are a scanner's input,
+    not worth a terminal line each (and never printed raw)."""
+    if not listener.config.path_prefix:
+        return None
+    import time
+
+    said = [0, time.monotonic()]  # count reported so far, when
+
+    def tick() -> None:
+        now = time.monotonic()
+        if now - said[1] < interval:
+            return
+        count = listener.refused_outside_prefix
+        if count > said[0]:
+            _err(refused_line(count - said[0], interval))
+            said[0] = count
+        said[1] = now
+
+    return tick
+
+
+def refused_line(count: int, interval: float = 60.0) -> str:
+    """What `listen` says about requests the path prefix refused in the last interval."""
+    what = "the last minute" if interval == 60 else f"the last {interval:g} s"
+    return f"refused {count} request(s) outside --path-prefix in {what}"
 
 
 def cmd_listen(args: argparse.Namespace) -> int:
@@ -468,6 +554,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         body_limit=int(args.body_limit_mb * 1024 * 1024),
+        queue_limit=args.queue_limit,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
         allow_remote=args.allow_remote,
@@ -477,6 +564,8 @@ def cmd_listen(args: argparse.Namespace) -> int:
         forward_fallback=args.forward_fallback,
         rules_file=args.rules,
         rules_must_exist=not args.rules_if_present,
+        require_signature=args.require_signature,
+        path_prefix=_path_prefix(args),
     )
     if args.allow_remote and not is_loopback(args.host):
         _err(f"warning: listening on {args.host}: anyone who can reach it can post captures.")
@@ -486,19 +575,33 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
         run_child(store, keyring, config)
         return EXIT_OK
+    from inspector.core.listener.printer import CapturePrinter
+
     listener = Listener(store, keyring, config)
     stop_printer: Callable[[], None] | None = None
     done = threading.Event()
     if not args.quiet:
         ids = ShortIds()
-        on_capture, stop_printer = _printer(
+        printer = CapturePrinter(
             sys.stdout,
             capture_json_line if args.json else lambda c: format_capture_line(c, ids.short(c.id)),
+            every=args.json,
         )
-        listener.subscribe_captures(on_capture)
+        listener.subscribe_captures(printer.add)
+        stop_printer = printer.stop
     stored = [0]  # counted on the listener's thread, read here after it stopped
-    listener.subscribe(lambda _: stored.__setitem__(0, stored[0] + 1))
-    serve_until_stopped(listener, store, keyring, done, warn=_err, on_stopped=stop_printer)
+    # subscribe_captures, not subscribe: a notice builds the capture's table row, and that
+    # was ~10% of the listener's time just to count.
+    listener.subscribe_captures(lambda _: stored.__setitem__(0, stored[0] + 1))
+    serve_until_stopped(
+        listener,
+        store,
+        keyring,
+        done,
+        warn=_err,
+        on_stopped=stop_printer,
+        every_half_second=_refusal_reporter(listener, args.refused_report_interval),
+    )
     print(f"Stopped: stored {stored[0]} capture(s) in {store.path}", file=sys.stderr)
     return EXIT_OK
 
@@ -674,26 +777,99 @@ def cmd_keys(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     # The window's export loop, without progress or cancellation.
     from inspector.core.jobs import NO_PROGRESS, export_job
+    from inspector.core.redact import Redactor, parse_spec
     from inspector.core.store import CaptureQuery, Store
 
+    # A bad path is a usage error before anything is opened or written.
+    spec = parse_spec(args.redact)
+    redactor = Redactor(spec) if spec else None
     with Store.open(_data_dir(args)) as store:
         query = CaptureQuery(text=args.search)
         target = sys.stdout.buffer if args.output is None else args.output
-        count = export_job(NO_PROGRESS, store, query, target, args.format)
+        count = export_job(NO_PROGRESS, store, query, target, args.format, redactor)
         if args.output is None:
             sys.stdout.flush()
-    print(f"exported {count} capture(s)", file=sys.stderr)
+    note = f" ({redactor.note})" if redactor is not None else ""
+    print(f"exported {count} capture(s){note}", file=sys.stderr)
     return EXIT_OK
 
 
+class _ImportBar:
+    """The import's progress on stderr, redrawn in place at most ten times a second; only
+    when stderr is a terminal (a pipe or a log gets the final line alone). Ctrl+C asks the
+    import to stop after the batches already queued (a second Ctrl+C interrupts)."""
+
+    WIDTH = 28
+
+    def __init__(self, tally: Any, stream: IO[str]) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._began = self._clock()
+        self._last = 0.0
+        self._tally = tally
+        self._stream = stream
+        self.shown = stream.isatty()
+        self.stop = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self.stop.is_set()
+
+    def report(self, done: int, total: int) -> None:
+        now = self._clock()
+        if not self.shown or now - self._last < 0.1:
+            return
+        self._last = now
+        fraction = min(1.0, done / total) if total else 0.0
+        filled = round(fraction * self.WIDTH)
+        imported = self._tally.read
+        rate = imported / max(now - self._began, 1e-6)
+        self._stream.write(
+            f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%}  "
+            f"{imported:,} captures  {rate:,.0f}/s  Ctrl+C stops\x1b[K"
+        )
+        self._stream.flush()
+
+    def clear(self) -> None:
+        if self.shown and self._last:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    # The window's import loop (same batches), without progress or cancellation.
-    from inspector.core.jobs import NO_PROGRESS, import_job
+    # The window's import job (same batches); here with a bar on a terminal and Ctrl+C.
+    from inspector.core.jobs import Cancelled, ImportTally, import_job, import_summary
     from inspector.core.store import Store
 
-    with Store.open(_data_dir(args)) as store:
-        added, seen = import_job(NO_PROGRESS, store, args.file)
-    print(f"imported {added} capture(s) from {args.file} ({seen - added} already present)")
+    tally = ImportTally()
+    bar = _ImportBar(tally, sys.stderr)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        del signum, frame
+        if bar.stop.is_set():
+            raise KeyboardInterrupt
+        bar.stop.set()
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        with Store.open(_data_dir(args)) as store:
+            result = import_job(bar, store, args.file, tally)
+    except Cancelled:
+        bar.clear()
+        where = f" after {tally.where}" if tally.where else ""
+        print(
+            f"{import_summary(tally.result())}; cancelled{where}: those captures are stored, "
+            f"the rest of {args.file} was not read (importing it again skips what is stored)"
+        )
+        return 130
+    except BaseException:
+        bar.clear()
+        raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.clear()
+    print(import_summary(result))
     return EXIT_OK
 
 
@@ -951,6 +1127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # No command named: the window, with whatever options were given for it.
         arguments.insert(0, "gui")
     args = parser.parse_args(arguments)
+    if args.command != "gui":
+        _log_to_stderr()
     try:
         return COMMANDS[args.command](args)
     except InspectorError as exc:

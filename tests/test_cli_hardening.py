@@ -107,3 +107,20 @@ def test_export_refuses_to_write_over_the_store(tmp_path: Path, decoy: Path) -> 
         assert_clean_error(result, "capture store itself")
     with sqlite3.connect(store) as conn:  # still the store, with its capture
         assert conn.execute("SELECT count(*) FROM captures").fetchone() == (1,)
+
+
+def test_error_lines_show_what_the_user_typed_escaped(tmp_path: Path, decoy: Path) -> None:
+    # An id pasted from a hostile capture (or a terminal's escape) is quoted in the error.
+    result = run(
+        "diff",
+        "0\x1b]0;owned\x07",
+        "1\r\nFAKE",
+        "--data-dir",
+        str(tmp_path),
+        decoy=decoy,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "\x1b" not in result.stderr and "\r" not in result.stderr
+    assert "\\x1b]0;owned\\x07" in result.stderr or "\\r\\nFAKE" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -130,6 +130,9 @@ def test_timeline_readable_and_nothing_found(imported: Path) -> None:
     assert "Timeline of R-9: 3 capture(s)" in result.stdout
     assert "[0] ORDER R-9, [1] FULFILMENT F-77" in result.stdout
     assert "R-10" not in result.stdout
+    # Verdicts spelled as `listen` spells them, symbol and word.
+    assert "flex ✓ valid" in result.stdout or "flex – missing" in result.stdout
+    assert " fluent – \n" not in result.stdout and "fluent –  " not in result.stdout
     missing = cli("timeline", "R-404", data_dir=imported)
     assert missing.returncode == 1
     assert "no captures with root entity ref or entity ref 'R-404'" in missing.stderr

@@ -152,6 +152,26 @@ class ReplayRecord:
         return "original signatures (byte-exact)"
 
 
+@dataclass(frozen=True, slots=True)
+class Redaction:
+    """The mark of a capture exported with ``--redact`` (``core/redact.py``): what was asked
+    to be removed, and whether the request body changed. A redacted body is no longer the
+    body that was signed, so its signatures no longer apply; the badges say "redacted"."""
+
+    headers: tuple[str, ...] = ()
+    """Header names whose values were replaced (lower case), wherever they appeared."""
+    paths: tuple[str, ...] = ()
+    """JSON paths whose values were replaced, as given."""
+    body: str = "unchanged"
+    """What the paths did to the request body: ``changed``, ``unchanged`` (nothing matched,
+    or no paths) or ``not_json`` (the paths could not apply)."""
+
+    def signature_applies(self, header_name: str) -> bool:
+        """False when the redaction changed what that signature header's check read: the
+        body, or the header itself."""
+        return self.body != "changed" and header_name.lower() not in self.headers
+
+
 def new_capture_id() -> str:
     """A new UUIDv7 (RFC 9562) as 32 hex digits: unix milliseconds, then 74 random bits.
 
@@ -211,6 +231,8 @@ class Capture:
     """The forward target's answer, when the request was forwarded."""
     replays: tuple[ReplayRecord, ...] = ()
     """Replays of this capture, oldest first (filled by ``Store.get`` and exports)."""
+    redacted: Redaction | None = None
+    """Set on a capture that was exported with ``--redact`` (and imported back)."""
 
     def signature(self, header: SignatureHeader) -> SignatureCheck:
         for check in self.signatures:

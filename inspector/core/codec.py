@@ -18,6 +18,9 @@ Shapes (the JSON-lines record is documented in docs/design.md and pinned by test
 - forward: ``{"url", "status", "headers", "body_b64", "elapsed_ms", "error"}``;
 - replay: ``{"at", "url", "edited", "signed_with", "status", "headers", "body_b64",
   "elapsed_ms", "error", "sent_body_b64"}`` (``sent_body_b64`` only for an edited body).
+- redaction: ``{"headers": [names], "paths": [JSON paths], "body": "changed" | "unchanged"
+  | "not_json"}``, the record's last key ``redacted``, present only on a capture exported
+  with ``--redact`` (so an unredacted export is what it always was).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from inspector.core.capture import (
     Capture,
     ForwardRecord,
     Headers,
+    Redaction,
     ReplayRecord,
     ResponseRecord,
     SignatureCheck,
@@ -47,11 +51,13 @@ __all__ = [
     "decode_capture",
     "decode_event",
     "decode_forward",
+    "decode_redaction",
     "decode_replay",
     "decode_signatures",
     "encode_capture",
     "encode_event",
     "encode_forward",
+    "encode_redaction",
     "encode_replay",
     "encode_signatures",
     "iso",
@@ -304,6 +310,38 @@ def decode_replay(data: object) -> ReplayRecord:
     )
 
 
+# --------------------------------------------------------------------------- redaction
+
+REDACTION_BODY_STATES = ("changed", "unchanged", "not_json")
+
+
+def encode_redaction(redaction: Redaction | None) -> dict[str, Any] | None:
+    if redaction is None:
+        return None
+    return {
+        "headers": list(redaction.headers),
+        "paths": list(redaction.paths),
+        "body": redaction.body,
+    }
+
+
+def decode_redaction(data: object) -> Redaction | None:
+    """The mark, or None when there is none. A mark that is there but unreadable still
+    marks the capture (as a changed body): dropping it would make the body look signed."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        return Redaction(body="changed")
+    headers = data.get("headers")
+    paths = data.get("paths")
+    body = data.get("body")
+    return Redaction(
+        headers=tuple(str(h).lower() for h in headers) if isinstance(headers, list) else (),
+        paths=tuple(str(p) for p in paths) if isinstance(paths, list) else (),
+        body=body if body in REDACTION_BODY_STATES else "changed",
+    )
+
+
 # --------------------------------------------------------------------------- captures
 
 
@@ -340,6 +378,8 @@ def encode_capture(capture: Capture, *, bodies: bool = True) -> dict[str, Any]:
     record["forward"] = encode_forward(capture.forward, bodies=bodies)
     if bodies:
         record["replays"] = [encode_replay(replay) for replay in capture.replays]
+    if capture.redacted is not None:
+        record["redacted"] = encode_redaction(capture.redacted)
     return record
 
 
@@ -397,4 +437,5 @@ def decode_capture(record: object, *, bodies: bool = True, seq: int = 0) -> Capt
         rule=rule if isinstance(rule, str) else None,
         forward=decode_forward(record.get("forward"), bodies=bodies),
         replays=tuple(decode_replay(r) for r in replays) if isinstance(replays, list) else (),
+        redacted=decode_redaction(record.get("redacted")),
     )

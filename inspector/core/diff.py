@@ -42,6 +42,7 @@ from typing import Any
 
 from inspector.core import codec
 from inspector.core.capture import Capture, Headers, SignatureHeader
+from inspector.core.redact import badge
 from inspector.core.text import escape_control
 
 __all__ = [
@@ -305,10 +306,8 @@ def _side(label: str, capture: Capture, short_id: str) -> str:
         if event.entity_status:
             parts.append(f"[{event.entity_status}]")
     parts.append(f"-> {capture.response.status}")
-    verdicts = ", ".join(
-        f"{h.value} {capture.signature(h).verdict.symbol} {capture.signature(h).verdict.label}"
-        for h in SignatureHeader
-    )
+    shown = [(h, badge(capture.signature(h).verdict, h, capture.redacted)) for h in SignatureHeader]
+    verdicts = ", ".join(f"{h.value} {b.symbol} {b.label}" for h, b in shown)
     parts.append(verdicts)
     return "  ".join(parts)
 

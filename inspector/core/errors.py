@@ -13,11 +13,13 @@ logs it. Cancelling a job is not an error: see :class:`inspector.core.jobs.Cance
     ├── KeyLoadError             a public or private key file cannot be used
     ├── KeyRingError             the key ring file or a key name is unusable
     ├── StoreError               the capture store cannot be used (disk full, locked, ...)
+    │   ├── StoreBusyError       the writer is behind: not queued (503 + Retry-After)
     │   └── CaptureIdError       no capture has that id or prefix, or several do
     ├── FollowupHistoryError     the follow-up history file cannot be used
     ├── ListenerError            the listener cannot start (port busy, bad TLS files, ...)
     ├── RulesError               a response rules file cannot be used (.line says where)
     ├── ExchangeError            an export or import file is unusable
+    │   └── RedactError          an export's --redact header name or JSON path is unusable
     ├── ReplayError              a replay cannot be attempted (bad key file, unusable URL)
     ├── QueryTemplateError       no follow-up query fits an entity type or event
     ├── FluentApiError           the Fluent API client
@@ -60,9 +62,11 @@ __all__ = [
     "NetworkError",
     "ProfileError",
     "QueryTemplateError",
+    "RedactError",
     "ReplayError",
     "RulesError",
     "SandboxError",
+    "StoreBusyError",
     "StoreError",
 ]
 
@@ -81,6 +85,11 @@ class KeyRingError(InspectorError):
 
 class StoreError(InspectorError):
     """The capture store cannot be used (disk full, locked, read-only, corrupt...)."""
+
+
+class StoreBusyError(StoreError):
+    """The store's writer is behind: the capture was not queued (the listener answers 503
+    with Retry-After)."""
 
 
 class CaptureIdError(StoreError):
@@ -104,7 +113,19 @@ class RulesError(InspectorError):
 
 
 class ExchangeError(InspectorError):
-    """An export or import file is unusable."""
+    """An export or import file is unusable. When one record is at fault, ``where`` names
+    it (``"line 1022"``, ``"HAR entry 7"``) and ``reason`` says why, so an import can say
+    how far it got."""
+
+    def __init__(self, message: str, where: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
+        self.reason = reason
+
+
+class RedactError(ExchangeError):
+    """A header name or JSON path given to redact an export is unusable (the message names
+    it, where it breaks, and the supported JSON path subset)."""
 
 
 class ReplayError(InspectorError):

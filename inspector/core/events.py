@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 REQUIRED_FIELDS = ("id", "name", "accountId", "retailerId", "entityId", "entityRef", "entityType")
@@ -15,6 +16,7 @@ MAX_EVENT_BYTES = 2 * 1024 * 1024
 # json.loads recurses in C and raises RecursionError on deep nesting; we catch it, and
 # refuse anything nested deeper than a real event could be long before that.
 MAX_DEPTH = 64
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +145,9 @@ def summarize(data: object) -> EventSummary | None:
     )
 
 
-def parse_event(body: bytes) -> EventSummary | None:
-    """Parse a webhook body into an EventSummary; None for anything that is not an event.
-
-    Never raises: invalid UTF-8, non-JSON, arrays, huge or deeply nested JSON all give None.
-    """
+def load_event_json(body: bytes) -> dict[str, Any] | None:
+    """The body as a parsed JSON object, within the limits :func:`parse_event` keeps (size,
+    nesting); None for anything else. Never raises."""
     if not body or len(body) > MAX_EVENT_BYTES:
         return None
     stripped = body if body[:1] == b"{" else body.lstrip()
@@ -161,4 +161,36 @@ def parse_event(body: bytes) -> EventSummary | None:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return None
-    return summarize(data)
+    return data if isinstance(data, dict) else None
+
+
+def parse_event(body: bytes) -> EventSummary | None:
+    """Parse a webhook body into an EventSummary; None for anything that is not an event.
+
+    Never raises: invalid UTF-8, non-JSON, arrays, huge or deeply nested JSON all give None.
+    """
+    data = load_event_json(body)
+    return None if data is None else event_from_json(data, body)
+
+
+def event_from_json(data: object, body: bytes) -> EventSummary | None:
+    """:func:`summarize` of ``body`` already parsed into ``data`` (an import parses a body
+    once for both the event and its payload checks)."""
+    summary = summarize(data)
+    if summary is not None and (b"\\ud" in body or b"\\uD" in body):
+        # A "\\ud800" escape parses to a lone surrogate, which SQLite (UTF-8) cannot store:
+        # the summary's text gets U+FFFD instead (the body itself stays byte-exact).
+        summary = _without_lone_surrogates(summary)
+    return summary
+
+
+def _without_lone_surrogates(summary: EventSummary) -> EventSummary:
+    changes: dict[str, Any] = {
+        name: _LONE_SURROGATE.sub("\ufffd", text)
+        for name in _TEXT_FIELDS
+        if _LONE_SURROGATE.search(text := getattr(summary, name))
+    }
+    return replace(summary, **changes) if changes else summary
+
+
+_TEXT_FIELDS = tuple(f.name for f in fields(EventSummary) if f.type in ("str", str))

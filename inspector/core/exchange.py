@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Generic, TypeVar
 
 from inspector import __version__
 from inspector.core import codec
 from inspector.core.capture import Capture, ResponseRecord, new_capture_id, split_target
 from inspector.core.errors import ExchangeError
 from inspector.core.events import parse_event
+from inspector.core.redact import PLACEHOLDER
+
+_T = TypeVar("_T")
 
 JSONL = "jsonl"
 HAR = "har"
@@ -35,11 +40,26 @@ def record_to_capture(record: object) -> Capture:
     return codec.decode_capture(record)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _utf8_json(value: object) -> bytes:
+    """``value`` as UTF-8 JSON. A store may hold text with lone UTF-16 surrogates (written
+    before import refused them, or parsed from a body's ``\\ud800`` escape): UTF-8 cannot
+    carry them, so each is written as U+FFFD, the replacement character, rather than
+    failing the whole export. The body itself is bytes (base64) and always exact."""
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
 def export_jsonl(captures: Iterable[Capture], fp: IO[bytes]) -> int:
     """Write one JSON object per line; returns how many were written."""
     count = 0
     for capture in captures:
-        fp.write(json.dumps(capture_to_record(capture), ensure_ascii=False).encode("utf-8"))
+        fp.write(_utf8_json(capture_to_record(capture)))
         fp.write(b"\n")
         count += 1
     return count
@@ -63,6 +83,9 @@ def _header_value(headers: Iterable[tuple[str, str]], name: str) -> str:
 def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
     scheme = "https" if capture.tls else "http"
     host = _header_value(capture.headers, "host") or "localhost"
+    if host == PLACEHOLDER:
+        # A redacted Host: "http://[redacted]/" would read as a broken IPv6 literal.
+        host = "redacted.invalid"
     mime = capture.content_type or "application/octet-stream"
     post = _har_content(capture.body, mime)
     post_data: dict[str, Any] = {"mimeType": mime, "text": post["text"], "params": []}
@@ -104,17 +127,26 @@ def capture_to_har_entry(capture: Capture) -> dict[str, Any]:
         "timings": {"send": 0, "wait": 0, "receive": 0},
         # No "serverIPAddress": the server is this inspector, and HAR requires a bare IPv4
         # or IPv6 address there when present; the sender's address is in _fluentInspector.
-        "_fluentInspector": {
-            "id": capture.id,
-            # The raw target too: the URL above cannot give it back when it is not
-            # origin-form ("*", absolute) or the Host header holds a "/" (found by a property
-            # test: such captures came back with target "/").
-            "target": capture.target,
-            "remote": capture.remote,
-            "rejected": capture.rejected,
-            "signatures": codec.capture_signatures(capture),
-        },
+        "_fluentInspector": _extra(capture),
     }
+
+
+def _extra(capture: Capture) -> dict[str, Any]:
+    """Our own fields of a HAR entry; ``redacted`` only on a redacted capture (so an
+    unredacted export is what it always was)."""
+    extra: dict[str, Any] = {
+        "id": capture.id,
+        # The raw target too: the URL cannot give it back when it is not origin-form ("*",
+        # absolute) or the Host header holds a "/" (found by a property test: such captures
+        # came back with target "/").
+        "target": capture.target,
+        "remote": capture.remote,
+        "rejected": capture.rejected,
+        "signatures": codec.capture_signatures(capture),
+    }
+    if capture.redacted is not None:
+        extra["redacted"] = codec.encode_redaction(capture.redacted)
+    return extra
 
 
 def export_har(captures: Iterable[Capture], fp: IO[bytes]) -> int:
@@ -127,7 +159,7 @@ def export_har(captures: Iterable[Capture], fp: IO[bytes]) -> int:
     for capture in captures:
         if count:
             fp.write(b",\n")
-        fp.write(json.dumps(capture_to_har_entry(capture), ensure_ascii=False).encode("utf-8"))
+        fp.write(_utf8_json(capture_to_har_entry(capture)))
         count += 1
     fp.write(b"\n]}}\n")
     return count
@@ -213,6 +245,7 @@ def har_entry_to_capture(entry: object) -> Capture:
         ),
         event=parse_event(body),
         rejected=extra.get("rejected") if isinstance(extra.get("rejected"), str) else None,
+        redacted=codec.decode_redaction(extra.get("redacted")),
     )
 
 
@@ -233,16 +266,152 @@ def _is_har(path: Path) -> bool:
     return isinstance(record, dict) and "log" in record
 
 
+class ImportReader(Generic[_T]):
+    """Captures read from a JSON-lines or HAR file (detected from the content), with how far
+    the reading got: ``done`` of ``total`` (bytes of a JSON-lines file, entries of a HAR
+    document) and ``where``, the line or entry last read.
+
+    Iterating raises ExchangeError naming the file and the line or entry that is broken
+    (its ``where`` and ``reason`` set), after every capture before it was yielded.
+    """
+
+    def __init__(self, path: Path, prepare: Callable[[object], _T | None] | None = None) -> None:
+        self.path = path
+        self.prepare = prepare
+        """Given, each JSON-lines record goes through it first (the importer builds store
+        rows straight from the record); where it gives None the record is decoded."""
+        self.done = 0
+        self.total = 0
+        self.where = ""
+
+    def __iter__(self) -> Iterator[Capture | _T]:
+        path = self.path
+        try:
+            har = _is_har(path)
+            self.total = path.stat().st_size
+        except OSError as exc:
+            raise ExchangeError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+        return self._har() if har else self._jsonl()
+
+    def _jsonl(self) -> Iterator[Capture | _T]:
+        path = self.path
+        decode = codec.decode_capture
+        prepare = self.prepare
+        loads = json.loads
+        done = 0
+        with path.open("rb") as fp:
+            for number, line in enumerate(fp, start=1):
+                done += len(line)
+                self.done = done
+                if line[:1] in b" \t\r\n" and not line.strip():  # no copy of every record
+                    continue
+                try:
+                    record = loads(line.decode("utf-8"))
+                    # Only a \uD800-\uDFFF escape can make a lone surrogate (the bytes were
+                    # strict UTF-8): look further only when one is there.
+                    if (b"\\ud" in line or b"\\uD" in line) and isinstance(record, dict):
+                        _refuse_surrogates(record, skip=("event",))
+                    item = prepare(record) if prepare is not None else None
+                    capture = decode(record) if item is None else item
+                except (ValueError, RecursionError) as exc:
+                    reason = plain_reason(exc)
+                    raise ExchangeError(
+                        f"{path}: line {number} {reason}. Import takes files written "
+                        "by 'fluent-inspector export' (JSON lines or HAR).",
+                        where=f"line {number}",
+                        reason=reason.removeprefix("is ").removeprefix("has "),
+                    ) from exc
+                self.where = f"line {number}"
+                yield capture
+
+    def _har(self) -> Iterator[Capture]:
+        path = self.path
+        with path.open("rb") as fp:
+            data = fp.read()
+        try:
+            document = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, UnicodeDecodeError):
+                where = f"line {_line_of(data, exc.start)}"
+            elif isinstance(exc, json.JSONDecodeError):
+                where = f"line {exc.lineno}"
+            else:
+                where = f"line {_deep_line(data)}"
+            reason = plain_reason(exc)
+            hint = "Import reads UTF-8 JSON: HAR, or JSON lines from export."
+            raise ExchangeError(f"{path}: {where} {reason}. {hint}") from exc
+        log = document.get("log") if isinstance(document, dict) else None
+        entries = log.get("entries") if isinstance(log, dict) else None
+        if not isinstance(entries, list):
+            raise ExchangeError(f"{path} has no HAR log.entries list: nothing to import.")
+        self.total = len(entries)
+        suspect = b"\\ud" in data or b"\\uD" in data
+        for number, entry in enumerate(entries, start=1):
+            self.done = number - 1
+            try:
+                if suspect:
+                    _refuse_surrogates(entry)
+                capture = har_entry_to_capture(entry)
+            except ValueError as exc:
+                raise ExchangeError(
+                    f"{path}, HAR entry {number}: {exc}.",
+                    where=f"HAR entry {number}",
+                    reason=str(exc).removeprefix("has "),
+                ) from exc
+            self.where = f"HAR entry {number}"
+            yield capture
+        self.done = self.total
+
+
 def import_file(path: Path) -> Iterator[Capture]:
     """Read captures from a JSON-lines or HAR file (detected from the content).
 
     Raises ExchangeError naming the file and the line or entry that is broken.
     """
-    try:
-        har = _is_har(path)
-    except OSError as exc:
-        raise ExchangeError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    yield from (_import_har(path) if har else _import_jsonl(path))
+    yield from ImportReader(path)
+
+
+# What the first key of a record's path is, in words, for the refusal below.
+_FIELD_WORDS = {
+    "headers": "a header",
+    "path": "the path",
+    "query": "the query",
+    "target": "the request target",
+    "method": "the method",
+    "remote": "the remote address",
+    "response": "the response",
+    "signatures": "a signature check",
+    "forward": "the forward record",
+    "replays": "a replay",
+    "request": "the request",
+    "_fluentInspector": "the _fluentInspector block",
+}
+
+
+def _refuse_surrogates(record: dict[str, Any], skip: tuple[str, ...] = ()) -> None:
+    """Raise ValueError naming the first string of ``record`` holding a lone UTF-16
+    surrogate: such text is not Unicode, so neither SQLite nor UTF-8 can hold it (an
+    import that took it would make every later export fail). Iterative: no depth limit."""
+    pending: list[tuple[object, str, str]] = [
+        (value, f"{key}", str(key)) for key, value in record.items() if key not in skip
+    ]
+    while pending:
+        value, where, top = pending.pop()
+        if isinstance(value, str):
+            found = _LONE_SURROGATE.search(value)
+            if found:
+                words = _FIELD_WORDS.get(top, f"field {top!r}")
+                if top == "headers" and where.endswith(("][0]", "][1]")):
+                    words = "a header " + ("name" if where.endswith("[0]") else "value")
+                raise ValueError(
+                    f"has a lone surrogate (\\u{ord(found.group()):04x}) in {words} "
+                    f"({where}), which is not valid Unicode: fix or remove that value"
+                )
+        elif isinstance(value, dict):
+            pending += [(v, f"{where}.{k}", top) for k, v in value.items()]
+            pending += [(k, f"{where} (a key)", top) for k in value if isinstance(k, str)]
+        elif isinstance(value, list):
+            pending += [(v, f"{where}[{i}]", top) for i, v in enumerate(value)]
 
 
 def plain_reason(exc: BaseException) -> str:
@@ -254,49 +423,42 @@ def plain_reason(exc: BaseException) -> str:
         return f"is not valid JSON ({exc.msg.lower()} at column {exc.colno})"
     if isinstance(exc, RecursionError):
         return "is nested too deeply to read"
+    text = str(exc)
+    if text.startswith("has "):
+        return text
     return f"is not a capture record ({exc})"
-
-
-def _import_jsonl(path: Path) -> Iterator[Capture]:
-    with path.open("rb") as fp:
-        for number, line in enumerate(fp, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                yield record_to_capture(record)
-            except (ValueError, RecursionError) as exc:
-                raise ExchangeError(
-                    f"{path}: line {number} {plain_reason(exc)}. Import takes files written "
-                    "by 'fluent-inspector export' (JSON lines or HAR)."
-                ) from exc
 
 
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def _import_har(path: Path) -> Iterator[Capture]:
-    with path.open("rb") as fp:
-        data = fp.read()
-    try:
-        document = json.loads(data)
-    except (ValueError, RecursionError) as exc:
-        if isinstance(exc, UnicodeDecodeError):
-            where = f"line {_line_of(data, exc.start)}"
-        elif isinstance(exc, json.JSONDecodeError):
-            where = f"line {exc.lineno}"
-        else:
-            where = "the file"
-        reason = plain_reason(exc)
-        hint = "Import reads UTF-8 JSON: HAR, or JSON lines from export."
-        raise ExchangeError(f"{path}: {where} {reason}. {hint}") from exc
-    log = document.get("log") if isinstance(document, dict) else None
-    entries = log.get("entries") if isinstance(log, dict) else None
-    if not isinstance(entries, list):
-        raise ExchangeError(f"{path} has no HAR log.entries list: nothing to import.")
-    for number, entry in enumerate(entries, start=1):
-        try:
-            yield har_entry_to_capture(entry)
-        except ValueError as exc:
-            raise ExchangeError(f"{path}, HAR entry {number}: {exc}.") from exc
+_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
+
+
+def _deep_line(data: bytes) -> int:
+    """The line where JSON nesting first gets deeper than Python's parser can follow (the
+    parser itself only says "recursion"); only runs once a document has failed to parse."""
+    limit = max(100, sys.getrecursionlimit() // 2)
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the offset a backslash escapes
+    for match in _STRUCTURE.finditer(data):
+        at = match.start()
+        if at == escaped_at:
+            continue
+        char = data[at]
+        if in_string:
+            if char == 0x5C:  # backslash
+                escaped_at = at + 1
+            elif char == 0x22:  # quote
+                in_string = False
+        elif char == 0x22:
+            in_string = True
+        elif char in b"[{":
+            depth += 1
+            if depth > limit:
+                return _line_of(data, at)
+        elif char in b"]}":
+            depth -= 1
+    return 1

@@ -33,7 +33,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inspector.core.events import MAX_EVENT_BYTES, REQUIRED_FIELDS
+from inspector.core.events import (
+    MAX_EVENT_BYTES,
+    REQUIRED_FIELDS,
+    EventSummary,
+    event_from_json,
+    load_event_json,
+)
 
 __all__ = [
     "OPTIONAL_TEXT_FIELDS",
@@ -44,6 +50,7 @@ __all__ = [
     "Reason",
     "check_body",
     "check_event",
+    "inspect_body",
     "problem_fields",
     "stored_fields",
     "summary_line",
@@ -225,6 +232,16 @@ def stored_fields(body: bytes) -> str:
     if body[:1] != b"{" and body.lstrip()[:1] != b"{":
         return ""
     return ", ".join(problem_fields(check_body(body)))
+
+
+def inspect_body(body: bytes) -> tuple[EventSummary | None, str]:
+    """``(parse_event(body), stored_fields(body))`` from one JSON parse: the listener needs
+    both for every request, and parsing the body twice was a visible share of its time."""
+    data = load_event_json(body)
+    if data is None:
+        # Not an object within the event limits (rare for webhooks): the plain check decides.
+        return None, stored_fields(body)
+    return event_from_json(data, body), ", ".join(problem_fields(check_event(data)))
 
 
 def summary_line(problems: Sequence[PayloadProblem]) -> str:

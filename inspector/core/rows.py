@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from inspector.core.capture import Capture, SignatureHeader, Verdict
+from inspector.core.capture import Capture, Redaction, SignatureHeader, Verdict
 from inspector.core.payload import stored_fields
 
 __all__ = ["CaptureRow", "row_from_capture"]
@@ -49,6 +49,8 @@ class CaptureRow:
     """Why forwarding failed (the sender got the fallback); None when not forwarded or OK."""
     payload_problems: str = ""
     """Fields that break Fluent's Event model, joined by ", " (``payload.stored_fields``)."""
+    redacted: Redaction | None = None
+    """The capture's redaction mark (an imported redacted export): its badges say so."""
 
 
 def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRow:
@@ -89,4 +91,5 @@ def row_from_capture(capture: Capture, attempts: int | None = None) -> CaptureRo
         rule=capture.rule,
         forward_error=capture.forward.error if capture.forward is not None else None,
         payload_problems=stored_fields(capture.body),
+        redacted=capture.redacted,
     )

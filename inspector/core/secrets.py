@@ -15,11 +15,14 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     import keyring.backend
 
-__all__ = ["NO_KEYRING_REASON", "SECRET_KINDS", "SecretStore"]
+__all__ = ["LISTENER_SECRETS", "NO_KEYRING_REASON", "SECRET_KINDS", "SecretStore"]
 
 log = logging.getLogger(__name__)
 
-SECRET_KINDS: Final = ("client_secret", "password", "token")
+SECRET_KINDS: Final = ("client_secret", "password", "token", "path_prefix")
+LISTENER_SECRETS: Final = "@listener"
+"""The "profile" the window's listener secrets (its path prefix) are kept under; '@' keeps
+it apart from connection profiles, which ``delete_profile`` removes by name."""
 
 NO_KEYRING_REASON: Final = (
     "No OS keyring is available (install/unlock GNOME Keyring or KWallet); "

@@ -7,9 +7,10 @@ never verified). Everything shown to a person goes through :func:`escape_control
 
 from __future__ import annotations
 
+import logging
 import re
 
-__all__ = ["escape_control", "format_size"]
+__all__ = ["EscapingFormatter", "escape_control", "format_size"]
 
 # C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators and bidi controls
 # that reorder or break what a terminal or a label shows.
@@ -30,6 +31,15 @@ def escape_control(text: str) -> str:
     """``text`` with every control character shown as an escape (``\\x1b``, ``\\r``,
     ``\\n``, ``\\u202e``), so it prints as one inert line; other text is unchanged."""
     return _CONTROL.sub(_escaped, text)
+
+
+class EscapingFormatter(logging.Formatter):
+    """A log formatter whose message part is escaped: a log line quoting a request (a path,
+    a header, a rules file) stays one inert line in a terminal or a log viewer. The
+    traceback that may follow is ours, and keeps its lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_control(super().formatMessage(record))
 
 
 def format_size(size: int) -> str:

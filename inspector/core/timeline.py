@@ -30,6 +30,8 @@ from datetime import timedelta
 from typing import Any
 
 from inspector.core import codec
+from inspector.core.capture import SignatureHeader
+from inspector.core.redact import badge
 from inspector.core.rows import CaptureRow
 from inspector.core.text import escape_control
 
@@ -283,6 +285,13 @@ def encode_lines(timeline: Timeline) -> list[str]:
     return [json.dumps(encode_entry(timeline, e), ensure_ascii=False) for e in timeline.entries]
 
 
+def _badge(row: CaptureRow, header: SignatureHeader) -> str:
+    """A verdict as the text shows it ("✓ valid"; "⊘ redacted" for a redacted export)."""
+    verdict = row.flex if header is SignatureHeader.FLEX else row.fluent
+    shown = badge(verdict, header, row.redacted)
+    return f"{shown.symbol} {shown.label}"
+
+
 def render_text(timeline: Timeline, short_ids: Sequence[str] | None = None) -> str:
     """The timeline for a terminal: lanes, then one line per capture with its anomalies
     under it; ``short_ids`` (one per entry) replaces the full ids. Request text is escaped."""
@@ -309,7 +318,9 @@ def render_text(timeline: Timeline, short_ids: Sequence[str] | None = None) -> s
             " ".join(p for p in (row.event_name, row.entity_type, row.entity_ref) if p) or "-",
             f"[{row.entity_status}]" if row.entity_status else "",
             attempt,
-            f"flex {row.flex.symbol} fluent {row.fluent.symbol}",
+            # Spelled as `listen` spells them: a bare "–" next to "✓" read as a typo.
+            f"flex {_badge(row, SignatureHeader.FLEX)}",
+            f"fluent {_badge(row, SignatureHeader.FLUENT)}",
             f"-> {row.response_status}",
             f"id {shown_id}",
         ]

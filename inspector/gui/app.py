@@ -44,6 +44,7 @@ def listener_config_from(
         forward_paths=settings.forward_targets(),
         forward_timeout=settings.forward_timeout,
         forward_fallback=settings.forward_fallback,
+        require_signature=settings.require_signature,
     )
 
 

@@ -245,8 +245,10 @@ class AppContext:
         fn: Callable[..., T],
         *args: Any,
         on_result: Callable[[T], None],
+        on_cancelled: Callable[[], None] | None = None,
     ) -> Worker[T]:
-        """Run ``fn(progress, *args)`` in a worker behind a (cancellable) progress dialog."""
+        """Run ``fn(progress, *args)`` in a worker behind a (cancellable) progress dialog;
+        ``on_cancelled`` replaces the plain "cancelled" note (to say what was kept)."""
         dialog = QProgressDialog(label, "Cancel", 0, 0, self.window)
         dialog.setWindowTitle(title)
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -274,7 +276,7 @@ class AppContext:
             on_error=lambda exc: self.show_error(title, exc),
             on_progress=progress,
             on_finished=finished,
-            on_cancelled=lambda: self.notify(f"{title}: cancelled", 4000),
+            on_cancelled=on_cancelled or (lambda: self.notify(f"{title}: cancelled", 4000)),
             with_progress=True,
         )
         dialog.canceled.connect(worker.cancel)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from inspector.core.errors import InspectorError
 from inspector.core.paths import default_data_dir
+from inspector.core.text import EscapingFormatter
 
 __all__ = [
     "COALESCE_SECONDS",
@@ -66,7 +67,7 @@ def setup_file_logging(path: Path | None = None) -> logging.Handler | None:
         return None
     # Plain and fixed: only what we log goes in, nothing from the environment or headers.
     handler.setFormatter(
-        logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
+        EscapingFormatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s] %(message)s")
     )
     handler.setLevel(logging.INFO)
     package_logger = logging.getLogger("inspector")

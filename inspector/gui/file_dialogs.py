@@ -17,9 +17,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QFileInfo
 from PySide6.QtGui import QAbstractFileIconProvider, QIcon
-from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QWidget
+from PySide6.QtWidgets import QFileDialog, QFileIconProvider, QGridLayout, QWidget
 
-__all__ = ["StatOnlyIconProvider", "configure", "open_file_name", "save_file_name"]
+__all__ = ["StatOnlyIconProvider", "add_row", "configure", "open_file_name", "save_file_name"]
 
 
 class StatOnlyIconProvider(QFileIconProvider):
@@ -65,13 +65,36 @@ def _run(dialog: QFileDialog) -> tuple[str, str]:
         dialog.deleteLater()
 
 
-def save_file_name(parent: QWidget | None, title: str, start: str, filters: str) -> tuple[str, str]:
-    """Like ``QFileDialog.getSaveFileName``: (path, chosen filter), ("", "") if cancelled."""
+def save_file_name(
+    parent: QWidget | None,
+    title: str,
+    start: str,
+    filters: str,
+    *,
+    extra: QWidget | None = None,
+) -> tuple[str, str]:
+    """Like ``QFileDialog.getSaveFileName``: (path, chosen filter), ("", "") if cancelled.
+
+    ``extra`` is a row of options shown under the file name and type (the export's
+    *Redact…*); read it before returning to the event loop, which deletes the dialog."""
     dialog = QFileDialog(parent, title, str(Path(start).parent), filters)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setFileMode(QFileDialog.FileMode.AnyFile)
     dialog.selectFile(Path(start).name)
+    if extra is not None:
+        add_row(dialog, extra)
     return _run(dialog)
+
+
+def add_row(dialog: QFileDialog, widget: QWidget) -> None:
+    """Put ``widget`` on a row of its own at the bottom of Qt's (non-native) file dialog,
+    aligned with the file name field."""
+    configure(dialog)  # only the non-native dialog has a layout to add to
+    layout = dialog.layout()
+    if isinstance(layout, QGridLayout):
+        layout.addWidget(widget, layout.rowCount(), 1, 1, max(1, layout.columnCount() - 1))
+    elif layout is not None:
+        layout.addWidget(widget)
 
 
 def open_file_name(parent: QWidget | None, title: str, start: str, filters: str) -> tuple[str, str]:

@@ -104,6 +104,13 @@ def _coerce_names(raw: Any) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
 
 
+def _coerce_joined(raw: Any) -> str | None:
+    """Text that may hold commas: QSettings hands back a list for an unquoted one."""
+    if isinstance(raw, list | tuple) and all(isinstance(part, str) for part in raw):
+        return ",".join(raw)
+    return raw if isinstance(raw, str) else None
+
+
 def _join_names(value: tuple[str, ...]) -> str:
     return ",".join(value)
 
@@ -196,6 +203,10 @@ class Settings:
     forward_fallback: _Setting[int] = _Setting(
         "listener/forward_fallback", 502, lambda raw: _coerce_int(raw, 200, 599)
     )
+    require_signature: _Setting[bool] = _Setting("listener/require_signature", False, _coerce_bool)
+    """Signed-only mode. (The path prefix is a secret: it is kept in the OS keyring.)"""
+    public_base: _Setting[str] = _Setting("listener/public_base", "", _coerce_str)
+    """The tunnel's address, shown with the path prefix as the URL to give Fluent."""
     replay_target: _Setting[str] = _Setting("act/replay_target", "", _coerce_str)
     """The URL the Replay dialog last sent to."""
 
@@ -212,6 +223,10 @@ class Settings:
     raw_wrap: _Setting[bool] = _Setting("view/raw_wrap", False, _coerce_bool)
     """Wrap long lines in the Raw tab's text view."""
     last_export_dir: _Setting[str] = _Setting("files/last_export_dir", "", _coerce_str)
+    export_redact: _Setting[str] = _Setting("export/redact", "", _coerce_joined)
+    """The export dialog's last *Redact…* choice, as ``export --redact`` text: header names
+    and JSON paths (never values)."""
+    export_redact_enabled: _Setting[bool] = _Setting("export/redact_enabled", False, _coerce_bool)
 
     graphql_profile: _Setting[str] = _Setting("graphql/profile", "", _coerce_str)
     """Name of the connection profile the GraphQL panel last used (never its secrets)."""

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from inspector.core.capture import Verdict
+from inspector.core.redact import REDACTED, Badge
 from inspector.gui.settings import MAX_ZOOM, MIN_ZOOM, THEMES
 
 __all__ = [
@@ -27,21 +28,25 @@ ZOOM_STEP = 0.1
 # (background, foreground) per verdict. Light: pale tint + deep text; dark: deep tint + pale
 # text. Every pair is at least WCAG AA (4.5:1) - tests check it - and the hues differ enough
 # that the badge symbol, not colour alone, is never the only cue anyway.
-_LIGHT: dict[Verdict, tuple[str, str]] = {
+# "redacted" (an imported redacted export, whose signature no longer applies) is a calm
+# blue: it is not a failure, so never the invalid red.
+_LIGHT: dict[Badge, tuple[str, str]] = {
+    REDACTED: ("#e0f2fe", "#075985"),
     Verdict.VALID: ("#d1fadf", "#14532d"),
     Verdict.INVALID: ("#fee2e2", "#991b1b"),
     Verdict.MISSING: ("#e5e7eb", "#374151"),
     Verdict.MALFORMED: ("#ffedd5", "#9a3412"),
     Verdict.NO_KEY: ("#ede9fe", "#5b21b6"),
 }
-_DARK: dict[Verdict, tuple[str, str]] = {
+_DARK: dict[Badge, tuple[str, str]] = {
+    REDACTED: ("#0c4a6e", "#bae6fd"),
     Verdict.VALID: ("#14532d", "#bbf7d0"),
     Verdict.INVALID: ("#7f1d1d", "#fecaca"),
     Verdict.MISSING: ("#374151", "#e5e7eb"),
     Verdict.MALFORMED: ("#7c2d12", "#fed7aa"),
     Verdict.NO_KEY: ("#4c1d95", "#ddd6fe"),
 }
-_VERDICT_COLORS: dict[tuple[Verdict, bool], tuple[QColor, QColor]] = {}
+_VERDICT_COLORS: dict[tuple[Badge, bool], tuple[QColor, QColor]] = {}
 
 
 def is_dark(palette: QPalette) -> bool:
@@ -49,7 +54,7 @@ def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-def verdict_colors(verdict: Verdict, dark: bool) -> tuple[QColor, QColor]:
+def verdict_colors(verdict: Badge, dark: bool) -> tuple[QColor, QColor]:
     """(background, foreground) of a verdict badge. Returns shared QColors: copy to modify."""
     key = (verdict, dark)
     colors = _VERDICT_COLORS.get(key)

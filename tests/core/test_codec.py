@@ -208,3 +208,18 @@ def test_migration_3_rewrites_signature_checks_stored_in_the_old_list_shape(
         again = store.get(old.id)
     assert again is not None
     assert again.signatures == old.signatures
+
+
+def test_a_redacted_record_adds_only_its_mark_at_the_end() -> None:
+    # export --redact: the same keys in the same order, then "redacted" (HAR: inside
+    # _fluentInspector); an unredacted record has no such key (pinned above).
+    from inspector.core.redact import Redactor, parse_spec
+
+    redacted = Redactor(parse_spec(["Host,$.name"])).apply(make_capture())
+    record = codec.encode_capture(redacted)
+    assert list(record) == [*RECORD_KEYS, "redacted"]
+    assert list(record["redacted"]) == ["headers", "paths", "body"]
+    assert _shape(record["redacted"]) == {"headers": ["str"], "paths": ["str"], "body": "str"}
+    extra = capture_to_har_entry(redacted)["_fluentInspector"]
+    assert list(extra) == ["id", "target", "remote", "rejected", "signatures", "redacted"]
+    assert extra["redacted"] == record["redacted"]

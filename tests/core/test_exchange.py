@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,3 +200,115 @@ def test_import_errors_are_plain_words(tmp_path: Path) -> None:
     with pytest.raises(ExchangeError) as caught:
         list(import_file(broken))
     assert "line 2 is not valid JSON" in str(caught.value)
+
+
+# --------------------------------------------------------------------------- lone surrogates
+
+
+def _jsonl_with(tmp_path: Path, *records: dict[str, object]) -> Path:
+    # json.dumps escapes a lone surrogate as \ud800 (ensure_ascii), as a hostile file would.
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("headers", [["X-Bad", "a\ud800"]], "a header value (headers[0][1])"),
+        ("headers", [["\udfff", "v"]], "a header name (headers[0][0])"),
+        ("path", "/h\ud800", "the path (path)"),
+        ("query", "q=\udc80", "the query (query)"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_with_its_line(
+    tmp_path: Path, field: str, value: object, words: str
+) -> None:
+    """Issue 12, item 9: such text cannot be stored as UTF-8 and broke every later export."""
+    good = capture_to_record(make_capture())
+    bad = {**capture_to_record(make_capture()), field: value}
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(_jsonl_with(tmp_path, good, good, bad)))
+    assert caught.value.where == "line 3"
+    assert "line 3 has a lone surrogate" in str(caught.value)
+    assert words in str(caught.value) and "not valid Unicode" in str(caught.value)
+
+
+def test_a_surrogate_pair_is_text_and_imports(tmp_path: Path) -> None:
+    record = {**capture_to_record(make_capture()), "headers": [["X-Emoji", "ok \U0001f600"]]}
+    path = _jsonl_with(tmp_path, record)  # written as "\ud83d\ude00": a valid pair
+    assert b"\\ud83d\\ude00" in path.read_bytes()
+    [capture] = import_file(path)
+    assert capture.headers == (("X-Emoji", "ok \U0001f600"),)
+
+
+def test_a_lone_surrogate_in_har_is_refused_with_its_entry(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    export_har([make_capture(), make_capture()], out)
+    document = json.loads(out.getvalue())
+    document["log"]["entries"][1]["request"]["postData"]["text"] = '{"name": "\ud800"}'
+    path = tmp_path / "in.har"
+    path.write_text(json.dumps(document))
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(path))
+    assert caught.value.where == "HAR entry 2"
+    assert "request.postData.text" in str(caught.value)
+
+
+def test_export_survives_a_store_poisoned_by_an_older_version(tmp_path: Path) -> None:
+    """A store written before import refused them holds lone surrogates (escaped in its JSON
+    columns): both exports write U+FFFD for each, and the result imports again."""
+    from inspector.core.jobs import NO_PROGRESS, export_job, import_job
+    from inspector.core.store import CaptureQuery, Store
+
+    db = tmp_path / "captures.sqlite3"
+    with Store(db) as store:
+        poisoned = store.add(make_capture())
+        store.add(make_capture())
+    with sqlite3.connect(db) as conn:  # what an older import wrote: escapes in the JSON text
+        conn.execute(
+            "UPDATE capture_data SET headers = ? WHERE seq = (SELECT seq FROM captures "
+            "WHERE id = ?)",
+            ('[["X-Bad", "a\\ud800b"], ["\\udfff", "v"]]', poisoned.id),
+        )
+        conn.execute(
+            "UPDATE capture_data SET signatures_json = replace(signatures_json, "
+            '\'"detail": "\', \'"detail": "\\udc80\') WHERE seq = (SELECT seq FROM captures '
+            "WHERE id = ?)",
+            (poisoned.id,),
+        )
+    with Store(db) as store:
+        stored = store.get(poisoned.id)
+        assert stored is not None and ("X-Bad", "a\ud800b") in stored.headers
+        for fmt in ("jsonl", "har"):
+            target = tmp_path / f"out.{fmt}"
+            assert export_job(NO_PROGRESS, store, CaptureQuery(), target, fmt) == 2
+            text = target.read_bytes().decode("utf-8")  # strict: valid UTF-8
+            assert "a\ufffdb" in text
+            with Store(tmp_path / f"again-{fmt}.sqlite3") as again:
+                assert import_job(NO_PROGRESS, again, target)[:2] == (2, 2)
+                copy = again.get(poisoned.id)
+                assert copy is not None and ("X-Bad", "a\ufffdb") in copy.headers
+                assert copy.body == poisoned.body
+
+
+def test_a_deeply_nested_har_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "deep.har"
+    path.write_bytes(b'{"log":\n{"entries": ["[[", "\\"[",\n' + b"[" * 100_000 + b"\n")
+    with pytest.raises(ExchangeError) as caught:
+        list(import_file(path))
+    assert "line 3 is nested too deeply to read" in str(caught.value)
+
+
+def test_an_escaped_surrogate_in_a_body_is_kept_and_the_event_text_replaced(
+    tmp_path: Path,
+) -> None:
+    body = b'{"id": "E-1", "name": "\\ud800", "entityRef": "R\\udcff", "entityType": "ORDER"}'
+    event = parse_event(body)
+    assert event is not None and (event.name, event.entity_ref) == ("\ufffd", "R\ufffd")
+    out = io.BytesIO()
+    export_jsonl([_capture(body, event=event)], out)
+    path = tmp_path / "body.jsonl"
+    path.write_bytes(out.getvalue())
+    [capture] = import_file(path)
+    assert capture.body == body and capture.event == event

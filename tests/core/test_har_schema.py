@@ -141,3 +141,19 @@ def test_text_bodies_are_plain_text_for_other_tools(index: int) -> None:
     else:
         assert post["text"] == text and "_encoding" not in post
     assert entry["_fluentInspector"]["signatures"]["flex.signature"]["verdict"] == "valid"
+
+
+def test_a_redacted_export_validates_and_its_mark_is_ours() -> None:
+    from inspector.core.redact import Redactor, parse_spec
+
+    redactor = Redactor(parse_spec(["Authorization,Host,flex.signature,$..entityRef,$.attributes"]))
+    document = _export([redactor.apply(capture) for capture in _captures()])
+    assert _errors(document) == []
+    # A redacted Host still makes a URL other tools can parse.
+    url = document["log"]["entries"][0]["request"]["url"]
+    assert url.startswith("http://redacted.invalid/")
+    extra = _undefined_fields(document, _schemas()["har.json"], "$")
+    assert [f for f in extra if not f.rsplit(".", 1)[-1].startswith("_")] == []
+    marks = [e["_fluentInspector"]["redacted"] for e in document["log"]["entries"]]
+    assert {m["body"] for m in marks} >= {"changed", "not_json"}
+    assert all(m["headers"] == ["authorization", "host", "flex.signature"] for m in marks)

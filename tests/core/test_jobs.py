@@ -10,15 +10,17 @@ from pathlib import Path
 import pytest
 
 from inspector.core.capture import Verdict
+from inspector.core.errors import ExchangeError
 from inspector.core.followup_history import FollowupHistory, RunStatus
 from inspector.core.jobs import (
     IMPORT_BATCH,
     NO_PROGRESS,
     Cancelled,
-    ImportResult,
+    ImportTally,
     clear_job,
     export_job,
     import_job,
+    import_summary,
     reverify_job,
 )
 from inspector.core.keys import KeyRing
@@ -60,13 +62,15 @@ def test_export_then_import_into_another_store_file(store: Store, tmp_path: Path
     }
 
     with Store(tmp_path / "other.sqlite3") as other:
-        assert import_job(NO_PROGRESS, other, target) == ImportResult(added=7, read=7)
+        assert import_job(NO_PROGRESS, other, target)[:2] == (7, 7)
         assert other.count() == 7
         copied, original = other.get(originals[3].id), store.get(originals[3].id)
         assert copied is not None and original is not None
         assert (copied.body, copied.headers) == (original.body, original.headers)
         # Importing again adds nothing: every capture is already there.
-        assert import_job(NO_PROGRESS, other, target) == ImportResult(added=0, read=7)
+        again = import_job(NO_PROGRESS, other, target)
+        assert (again.added, again.read, again.present) == (0, 7, 7)
+        assert import_summary(again) == f"imported 0 (7 already present) in {again.seconds:.1f} s"
 
 
 def test_export_to_a_stream_and_by_query(store: Store) -> None:
@@ -92,10 +96,57 @@ def test_import_commits_in_batches_and_stops_when_cancelled(store: Store, tmp_pa
         origin.add_many([make_capture() for _ in range(IMPORT_BATCH + 10)])
         export_job(NO_PROGRESS, origin, CaptureQuery(), source, "jsonl")
     progress = Recorder(cancel_after=1)  # the first full batch is reported, then cancelled
+    tally = ImportTally()
     with pytest.raises(Cancelled):
-        import_job(progress, store, source)
-    assert progress.reports == [(0, 0), (IMPORT_BATCH, 0)]
-    assert store.count() == IMPORT_BATCH  # the batch already committed stays
+        import_job(progress, store, source, tally)
+    size = source.stat().st_size
+    assert progress.reports[0] == (0, 0) and len(progress.reports) == 2
+    assert 0 < progress.reports[1][0] < size == progress.reports[1][1]  # bytes read of all
+    assert store.count() == IMPORT_BATCH  # the batch already queued commits and stays
+    assert (tally.added, tally.read) == (IMPORT_BATCH, IMPORT_BATCH)
+    assert tally.where == f"line {IMPORT_BATCH}"
+
+
+def test_a_broken_line_stops_the_import_after_everything_before_it(
+    store: Store, tmp_path: Path
+) -> None:
+    """Issue 12, item 10: "imported N, stopped at line L: reason"; the N stay."""
+    source = tmp_path / "broken.jsonl"
+    with Store(tmp_path / "source.sqlite3") as origin:
+        origin.add_many([make_capture() for _ in range(IMPORT_BATCH + 22)])
+        export_job(NO_PROGRESS, origin, CaptureQuery(), source, "jsonl")
+    lines = source.read_bytes().splitlines(keepends=True)
+    bad = IMPORT_BATCH + 11
+    lines.insert(bad - 1, b'{"id": \n')
+    source.write_bytes(b"".join(lines))
+    tally = ImportTally()
+    with pytest.raises(ExchangeError) as caught:
+        import_job(NO_PROGRESS, store, source, tally)
+    message = str(caught.value)
+    assert f"imported {bad - 1}, stopped at line {bad}: not valid JSON" in message
+    assert caught.value.where == f"line {bad}"
+    assert store.count() == bad - 1 == tally.added  # every capture before the line
+    with pytest.raises(ExchangeError) as again:
+        import_job(NO_PROGRESS, store, source)
+    assert f"imported 0, stopped at line {bad}" in str(again.value)
+    assert f"({bad - 1} of those were already there)" in str(again.value)
+    assert store.count() == bad - 1
+
+
+def test_an_unreadable_file_imports_nothing_and_says_so_without_counts(
+    store: Store, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"\n\n")
+    with pytest.raises(ExchangeError, match="is empty") as caught:
+        import_job(NO_PROGRESS, store, empty)
+    assert "imported" not in str(caught.value)
+    first = tmp_path / "first.jsonl"
+    first.write_bytes(b"[" * 100_000 + b"\n")
+    with pytest.raises(ExchangeError) as nested:
+        import_job(NO_PROGRESS, store, first)
+    assert "imported 0, stopped at line 1: nested too deeply to read" in str(nested.value)
+    assert "Nothing was imported" in str(nested.value)
 
 
 def test_reverify_finds_the_verdicts_a_new_key_changes(store: Store, tmp_path: Path) -> None:

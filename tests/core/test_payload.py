@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
+from inspector.core.demo import sample_body
+from inspector.core.events import parse_event
 from inspector.core.payload import (
     REQUIRED_FIELDS,
     Reason,
     check_body,
     check_event,
+    inspect_body,
     problem_fields,
+    stored_fields,
     summary_line,
 )
 from tests.support.captures import event_body
@@ -109,3 +113,22 @@ def test_a_body_that_is_not_a_json_object_is_one_problem(body: bytes) -> None:
     problems = check_body(body)
     assert [(p.field, p.reason) for p in problems] == [("", Reason.NOT_AN_EVENT)]
     assert problem_fields(problems) == ()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"not json",
+        b"[1, 2]",
+        b'{"a": 1}',
+        b'  {"name": "N", "id": 3}',
+        b"{bad",
+        b'{"name": "\xe9"}',
+        b'{"a":' * 70 + b"1" + b"}" * 70,
+        b'{"id": "1", "name": "N", "entityType": "ORDER", "rootEntityType": "FOO"}',
+        sample_body(),
+    ],
+)
+def test_inspect_body_is_parse_event_and_stored_fields_in_one_parse(body: bytes) -> None:
+    assert inspect_body(body) == (parse_event(body), stored_fields(body))

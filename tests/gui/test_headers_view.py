@@ -39,8 +39,8 @@ def test_order_case_and_duplicates_are_kept(qtbot) -> None:  # type: ignore[no-u
     assert shown == [(str(n + 1), name) for n, (name, _) in enumerate(HEADERS)]
     assert model.data(model.index(4, 2)) == "203.0.113.7"
     assert model.data(model.index(5, 2)) == "10.0.0.1"
-    assert model.data(model.index(6, 2)) == "line1↵line2"  # one line in the cell
-    assert model.data(model.index(6, 2), Qt.ItemDataRole.ToolTipRole) == "line1\nline2"
+    assert model.data(model.index(6, 2)) == "line1\\nline2"  # one line in the cell
+    assert model.data(model.index(6, 2), Qt.ItemDataRole.ToolTipRole) == "line1\\nline2"
     assert view.count_label.text() == "7 headers"
 
 

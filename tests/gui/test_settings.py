@@ -162,6 +162,8 @@ def test_names_cover_every_preference() -> None:
         "forward_paths",
         "forward_timeout",
         "forward_fallback",
+        "require_signature",
+        "public_base",
         "replay_target",
         "window_geometry",
         "window_state",
@@ -176,6 +178,8 @@ def test_names_cover_every_preference() -> None:
         "group_retries",
         "zoom",
         "last_export_dir",
+        "export_redact",
+        "export_redact_enabled",
         "detail_tab",
         "theme",
         "raw_wrap",
@@ -203,3 +207,17 @@ def test_auto_follow_up_is_stored_readably_and_read_from_hand_edits(ini: Path) -
     assert _settings(ini).graphql_auto_follow_up == ("ORDER", "WAVE")
     ini.write_text("[graphql]\nauto_follow_up=\n", encoding="utf-8")
     assert _settings(ini).graphql_auto_follow_up == ()
+
+
+def test_the_redact_choice_round_trips_with_commas(ini: Path) -> None:
+    s = _settings(ini)
+    s.export_redact = "Authorization,$['a,b'],$..email"
+    s.export_redact_enabled = True
+    s.sync()
+    del s
+    again = _settings(ini)
+    assert again.export_redact == "Authorization,$['a,b'],$..email"
+    assert again.export_redact_enabled is True
+    # Hand-edited without quotes, QSettings hands back a list: read as the same text.
+    ini.write_text("[export]\nredact=Authorization, $..email\n", encoding="utf-8")
+    assert _settings(ini).export_redact == "Authorization,$..email"

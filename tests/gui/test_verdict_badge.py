@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QImage, QPalette, QStandardItem, QStandardItem
 from PySide6.QtWidgets import QStyleFactory, QStyleOptionViewItem, QTableView
 
 from inspector.core.capture import Verdict
+from inspector.core.redact import REDACTED
 from inspector.gui.delegates import VERDICT_ROLE, VerdictBadgeDelegate
 from inspector.gui.delegates.verdict_badge import verdict_from_data
 from inspector.gui.theme import contrast_ratio, dark_palette, is_dark, verdict_colors
@@ -73,11 +74,11 @@ def test_verdict_colours_are_readable(dark: bool) -> None:
     palette = dark_palette() if dark else _light_palette()
     assert is_dark(palette) is dark
     seen = set()
-    for verdict in Verdict:
+    for verdict in (*Verdict, REDACTED):
         bg, fg = verdict_colors(verdict, dark)
         assert contrast_ratio(bg, fg) >= 4.5, verdict
         seen.add(bg.name())
-    assert len(seen) == len(Verdict)  # distinct per verdict
+    assert len(seen) == len(Verdict) + 1  # distinct per verdict, and "redacted" is none of them
 
 
 def test_size_hint_fits_the_widest_badge(qtbot) -> None:

@@ -2,8 +2,9 @@
 (:class:`ListenerProcess`), both a :class:`ListenerHandle`.
 
 ``server.py`` runs aiohttp and the lifecycle; ``pipeline.py`` holds the stages every request
-goes through; ``protocol.py`` the child's JSON-lines protocol (both directions); ``child.py``
-the ``listen --machine`` loop; ``process.py`` the parent's side of it; ``handle.py`` the
+goes through (``gates.py`` the signed-only and path-prefix gates among them);
+``protocol.py`` the child's JSON-lines protocol (both directions); ``child.py`` the
+``listen --machine`` loop; ``process.py`` the parent's side of it; ``handle.py`` the
 configuration, states, notices and the protocol both listeners satisfy.
 """
 

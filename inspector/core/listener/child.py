@@ -117,6 +117,20 @@ def run_child(
             store_error[0] = listener.last_error
             printer.emit(protocol.StoreErrorChanged(store_error[0]))
 
+    refused = [0]
+
+    def report_refused() -> None:
+        # Counted on the loop; sent when it changed, so a flood of 404s costs one line
+        # per half second, not one per request.
+        count = listener.refused_outside_prefix
+        if count != refused[0]:
+            refused[0] = count
+            printer.emit(protocol.Refused(count))
+
+    def every_half_second() -> None:
+        report_store_error()
+        report_refused()
+
     serve_until_stopped(
         listener,
         store,
@@ -124,6 +138,6 @@ def run_child(
         done,
         warn=lambda text: print(protocol.CLI_PREFIX + text, file=sys.stderr),
         on_listening=lambda status: printer.emit(protocol.Listening(status.url, listener.port)),
-        every_half_second=report_store_error,
+        every_half_second=every_half_second,
         on_stopped=printer.stop,
     )

@@ -59,6 +59,16 @@ class ListenerConfig:
     """Response rules to follow (re-read when the file changes)."""
     rules_must_exist: bool = True
     """False for the window's rules.json: no file yet just means no rules."""
+    require_signature: bool = False
+    """Signed-only: answer 401 (and record it rejected) unless a configured key verifies
+    at least one signature header (``listen --require-signature``)."""
+    path_prefix: str | None = None
+    """Serve only paths under this secret prefix (``/h/…``); others get 404, unstored and
+    only counted (``listen --path-prefix``). A secret: never on a command line or in logs."""
+    queue_limit: int = 1000
+    """Back-pressure: most captures waiting for the store's writer (beyond the group it is
+    writing); past it, or past max(64 MiB, 2 x body_limit) of their bodies, a request gets
+    503 with Retry-After and is not stored (``listen --queue-limit``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +130,13 @@ class ListenerHandle(Protocol):
     @property
     def last_error(self) -> str | None:
         """The most recent failure to store a capture (answered 503); None once it works."""
+        ...
+
+    @property
+    def refused_outside_prefix(self) -> int:
+        """Requests refused (404, not stored) for a path outside ``config.path_prefix``
+        since the listener last started; 0 without a prefix. Cheap: read it when you want
+        (the window polls it once a second)."""
         ...
 
     def start(self) -> ListenerStatus:

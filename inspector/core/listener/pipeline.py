@@ -37,7 +37,9 @@ from inspector.core.capture import (
     split_target,
     utc_now,
 )
-from inspector.core.events import EventSummary, parse_event
+from inspector.core.errors import StoreBusyError
+from inspector.core.events import EventSummary
+from inspector.core.payload import inspect_body
 from inspector.core.signatures import verify_headers
 
 if TYPE_CHECKING:
@@ -134,6 +136,9 @@ class Inbound:
     """Seconds to wait before answering (a rule's ``delay_ms``)."""
     hang_up: bool = False
     """Close the connection without any answer (a rule's ``close``)."""
+    payload_problems: str | None = None
+    """The store's payload_problems column, from the same parse as ``event`` (None: not
+    parsed, the store works it out)."""
 
     @classmethod
     def of(cls, request: web.BaseRequest, *, tls: bool) -> Inbound:
@@ -295,8 +300,8 @@ class ReadBody:
 
 def _inspect(
     headers: Headers, body: bytes, keys: tuple[PublicKey, ...]
-) -> tuple[tuple[SignatureCheck, ...], EventSummary | None]:
-    return verify_headers(headers, body, keys), parse_event(body)
+) -> tuple[tuple[SignatureCheck, ...], tuple[EventSummary | None, str]]:
+    return verify_headers(headers, body, keys), inspect_body(body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,31 +316,60 @@ class Verify:
         body, keys = inbound.body, self.keyring.keys()
         if len(body) > OFFLOAD_BYTES:
             loop = asyncio.get_running_loop()
-            inbound.signatures, inbound.event = await loop.run_in_executor(
+            inbound.signatures, parsed = await loop.run_in_executor(
                 None, _inspect, inbound.headers, body, keys
             )
         else:
             inbound.signatures = verify_headers(inbound.headers, body, keys)
-            inbound.event = parse_event(body)
+            parsed = inspect_body(body)
+        # One parse for both the event summary and the payload check the store keeps.
+        inbound.event, inbound.payload_problems = parsed
+
+
+QUEUE_BYTES = 64 * 1024 * 1024
+"""Back-pressure on memory: most body bytes waiting for the writer (at least two bodies at
+the body limit, so one big webhook always gets in)."""
+RETRY_AFTER_S = 1
 
 
 class StoreCapture:
     """Submit the capture to the store's group commit and wait for its COMMIT: the answer
     comes after this stage, so a 2xx means "on disk". A failure to store an accepted
     request answers 503; a rejected one keeps its answer (and is not announced).
-    :class:`Announce` tells ``on_stored`` once the answer is settled."""
+    :class:`Announce` tells ``on_stored`` once the answer is settled.
 
-    __slots__ = ("last_error", "on_stored", "store")
+    Back-pressure: when more than ``queue_limit`` captures (or :data:`QUEUE_BYTES` of
+    bodies) already wait for the writer - the disk stalls, another process holds the write
+    lock - the request is not queued but answered 503 with ``Retry-After``, so memory stays
+    bounded and the sender (Fluent retries) comes back later; nothing answered 503 is
+    stored. It recovers by itself as the writer catches up."""
 
-    def __init__(self, store: Store, on_stored: Callable[[Capture], None]) -> None:
+    __slots__ = ("last_error", "on_stored", "queue_bytes", "queue_limit", "store")
+
+    def __init__(
+        self,
+        store: Store,
+        on_stored: Callable[[Capture], None],
+        *,
+        queue_limit: int = 1000,
+        body_limit: int = 0,
+    ) -> None:
         self.store = store
         self.on_stored = on_stored
+        self.queue_limit = queue_limit
+        self.queue_bytes = max(QUEUE_BYTES, 2 * body_limit)
         self.last_error: str | None = None
         """The most recent failure to store; None once storing works again."""
 
     async def run(self, inbound: Inbound) -> None:
+        waiting, waiting_bytes = self.store.backlog()
+        if waiting >= self.queue_limit or (waiting and waiting_bytes >= self.queue_bytes):
+            self._busy(inbound, waiting)
+            return
         try:
-            stored = await self.store.submit_async(inbound.capture())
+            stored = await self.store.submit_async(
+                inbound.capture(), payload_problems=inbound.payload_problems
+            )
         except Exception as exc:
             message = self._note_error(exc)
             if inbound.rejected is None:
@@ -356,6 +390,31 @@ class StoreCapture:
             self.last_error = None
         inbound.response = stored.response
         inbound.stored = stored
+
+    def _busy(self, inbound: Inbound, waiting: int) -> None:
+        """Answer without queueing: the writer is behind."""
+        # Logged once per episode (the message does not change with the count).
+        self._note_error(
+            StoreBusyError(
+                "the store's writer is behind (the disk is slow or another program holds "
+                "the write lock): new webhooks get 503 with Retry-After until it catches up"
+            )
+        )
+        if inbound.rejected is not None:
+            return  # its own answer stands; it is not recorded
+        inbound.close = False
+        inbound.response = ResponseRecord(
+            503,
+            (*_JSON_HEADERS, ("Retry-After", str(RETRY_AFTER_S))),
+            _json_body(
+                {
+                    "status": "not_stored",
+                    "id": inbound.id,
+                    "error": f"The capture was not stored: {waiting:,} captures are "
+                    f"waiting to be written; retry after {RETRY_AFTER_S} s.",
+                }
+            ),
+        )
 
     def _note_error(self, exc: Exception) -> str:
         message = str(exc) or type(exc).__name__
@@ -555,9 +614,13 @@ def default_stages(
     store: StoreCapture,
     rules: RulesFile | None = None,
     forward: ForwardTargets | None = None,
+    require_signature: bool = False,
+    path_prefix: str | None = None,
 ) -> list[Stage]:
-    """The stages in the order every request goes through them. Rules and forwarding are
-    left out when not configured, so a plain listener pays nothing for them."""
+    """The stages in the order every request goes through them. Rules, forwarding and the
+    gates of ``gates.py`` are left out when not configured, so a plain listener pays
+    nothing for them. The path-prefix gate holds the stages up to the answer: a request
+    outside the prefix skips them all (its body is never read)."""
     targets = forward or ForwardTargets()
     acting: Sequence[Stage] = []
     if rules is not None:
@@ -565,11 +628,17 @@ def default_stages(
     if rules is not None or targets:
         # A rule may forward even when no default target is set.
         acting = [*acting, Forward(targets)]
-    return [
+    from inspector.core.listener.gates import PathPrefix, RequireSignature
+
+    signed_only: Sequence[Stage] = [RequireSignature(keyring)] if require_signature else []
+    served: list[Stage] = [
         ReadBody(body_limit, read_timeout),
         Verify(keyring),
+        *signed_only,
         store,
         *acting,
         Announce(store.store, store.on_stored),
-        Answer(),
     ]
+    if path_prefix:
+        served = [PathPrefix(path_prefix, served)]
+    return [*served, Answer()]

@@ -30,6 +30,7 @@ from inspector.core import paths
 from inspector.core.errors import InspectorError, ListenerError
 from inspector.core.keys import KeyRing
 from inspector.core.listener import protocol
+from inspector.core.listener.gates import PATH_PREFIX_ENV
 from inspector.core.listener.handle import (
     ListenerBase,
     ListenerConfig,
@@ -104,6 +105,7 @@ class ListenerProcess(ListenerBase):
         self._keys_changed = threading.Condition(threading.Lock())
         self._rules_answers: list[str | None] = []
         self._rules_changed = threading.Condition(threading.Lock())
+        self._refused = 0
 
     # -- the Listener surface ----------------------------------------------------------------
 
@@ -111,6 +113,11 @@ class ListenerProcess(ListenerBase):
     def last_error(self) -> str | None:
         """The child's most recent failure to store a capture; None once storing works."""
         return self._last_error
+
+    @property
+    def refused_outside_prefix(self) -> int:
+        """As the child last reported it (at most half a second old)."""
+        return self._refused
 
     @property
     def pid(self) -> int | None:
@@ -219,6 +226,7 @@ class ListenerProcess(ListenerBase):
             f"--host={cfg.host}",
             f"--port={cfg.port}",
             f"--body-limit-mb={cfg.body_limit / _MIB!r}",
+            f"--queue-limit={cfg.queue_limit}",
             f"--data-dir={self.data_dir}",
         ]
         if cfg.tls_cert is not None:
@@ -240,6 +248,10 @@ class ListenerProcess(ListenerBase):
             command.append(f"--rules={cfg.rules_file}")
             if not cfg.rules_must_exist:
                 command.append("--rules-if-present")
+        if cfg.require_signature:
+            command.append("--require-signature")
+        # The path prefix is a secret: it goes in the child's environment (readable by this
+        # user only), never on its command line, which every user of the machine can list.
         return command
 
     # -- lifecycle internals ---------------------------------------------------------------
@@ -261,6 +273,7 @@ class ListenerProcess(ListenerBase):
             if self._run is not None:  # another thread started one meanwhile
                 return self._run
             self._bound_port = 0
+            self._refused = 0
             self._set_status(ListenerStatus(ListenerState.STARTING))
             try:
                 run = self._spawn()
@@ -284,6 +297,9 @@ class ListenerProcess(ListenerBase):
         # Unbuffered stdio in the child would cost a write per line; its printer flushes
         # whenever its queue runs empty, which is what the reader here needs.
         env.pop("PYTHONUNBUFFERED", None)
+        env.pop(PATH_PREFIX_ENV, None)
+        if self._config.path_prefix:
+            env[PATH_PREFIX_ENV] = self._config.path_prefix
         try:
             proc = subprocess.Popen(
                 self.command(ring_file),
@@ -396,12 +412,16 @@ class ListenerProcess(ListenerBase):
     # -- reader threads ------------------------------------------------------------------------
 
     def _read_stderr(self, run: _Run) -> None:
+        prefix = (self._config.path_prefix or "").rstrip("/")
         stream = run.proc.stderr
         if stream is None:
             return
         with contextlib.suppress(OSError, ValueError):
             for raw in stream:
                 line = raw.decode("utf-8", errors="replace").rstrip()
+                if prefix:
+                    # "Listening on http://…/h/SECRET": the log file must not keep it.
+                    line = line.replace(prefix, "/…")
                 if line:
                     run.stderr_tail.append(line)
                     log.info("listener process: %s", line)
@@ -442,6 +462,9 @@ class ListenerProcess(ListenerBase):
                     self._keys_changed.notify_all()
             elif isinstance(message, protocol.StoreErrorChanged):
                 self._last_error = message.error
+            elif isinstance(message, protocol.Refused):
+                if self._run is run:  # not a stopped child's last word after a restart
+                    self._refused = message.count
             elif isinstance(message, protocol.RulesReloaded):
                 with self._rules_changed:
                     self._rules_answers.append(message.error)

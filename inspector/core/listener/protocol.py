@@ -10,7 +10,9 @@ reading ``listen --machine`` already parse:
   being the export's JSON-lines record without the two bodies (see ``core/codec.py``);
 - ``{"event": "keys_reloaded", "error"}`` after a ``reload-keys`` command;
 - ``{"event": "store_error", "error"}`` when the last storing failure changes;
-- ``{"event": "rules_reloaded", "error"}`` after a ``reload-rules`` command.
+- ``{"event": "rules_reloaded", "error"}`` after a ``reload-rules`` command;
+- ``{"event": "refused", "count"}`` when the number of requests refused outside the path
+  prefix (since the start) changes, at most twice a second.
 
 A later version adds ``"v": N`` to its lines; this decoder skips lines of a version it does
 not know rather than misreading them. Commands (parent to child): ``reload-keys``,
@@ -36,6 +38,7 @@ __all__ = [
     "KeysReloaded",
     "Listening",
     "Message",
+    "Refused",
     "RulesReloaded",
     "StatusChanged",
     "StoreErrorChanged",
@@ -90,7 +93,21 @@ class RulesReloaded:
     """Why the rules file was not applied (the previous rules stay); None once it is."""
 
 
-Message = StatusChanged | Listening | Captured | KeysReloaded | StoreErrorChanged | RulesReloaded
+@dataclass(frozen=True, slots=True)
+class Refused:
+    count: int
+    """Requests refused outside the path prefix since the child started listening."""
+
+
+Message = (
+    StatusChanged
+    | Listening
+    | Captured
+    | KeysReloaded
+    | StoreErrorChanged
+    | RulesReloaded
+    | Refused
+)
 
 
 def encode(message: Message) -> str:
@@ -115,6 +132,8 @@ def encode(message: Message) -> str:
         data = {"event": "keys_reloaded", "error": message.error}
     elif isinstance(message, RulesReloaded):
         data = {"event": "rules_reloaded", "error": message.error}
+    elif isinstance(message, Refused):
+        data = {"event": "refused", "count": message.count}
     else:
         data = {"event": "store_error", "error": message.error}
     return json.dumps(data)
@@ -167,6 +186,9 @@ def decode(line: bytes | str) -> Message | None:
         return StoreErrorChanged(_text(data.get("error")))
     if event == "rules_reloaded":
         return RulesReloaded(_text(data.get("error")))
+    if event == "refused":
+        count = data.get("count")
+        return Refused(count) if isinstance(count, int) and count >= 0 else None
     return None
 
 

@@ -24,6 +24,11 @@ from aiohttp import web
 from inspector.core.callbacks import Callbacks
 from inspector.core.capture import Capture
 from inspector.core.errors import ListenerError, RulesError
+from inspector.core.listener.gates import (
+    NO_KEY_FOR_SIGNED_ONLY,
+    PathPrefix,
+    normalize_path_prefix,
+)
 from inspector.core.listener.handle import (
     ListenerBase,
     ListenerConfig,
@@ -55,6 +60,14 @@ KEEPALIVE_TIMEOUT = 300.0
 KEY_RELOAD_INTERVAL = 1.0
 #: Where the window keeps these settings, as its menus name them: messages point users there.
 SETTINGS_IN_WINDOW = "in the window: Listener → Listener settings…"
+
+
+def _usable_prefix(prefix: str | None) -> str | None:
+    """The configured prefix as compared; an unusable one is refused at start."""
+    try:
+        return normalize_path_prefix(prefix)
+    except ValueError:
+        return prefix.rstrip("/") if prefix else None
 
 
 def _url_host(host: str) -> str:
@@ -97,8 +110,10 @@ class Listener(ListenerBase):
         self._tls = False
         self._in_flight = 0
         self._drained: asyncio.Event | None = None
-        self._store_stage = StoreCapture(store, self._notify)
         cfg = self._config
+        self._store_stage = StoreCapture(
+            store, self._notify, queue_limit=cfg.queue_limit, body_limit=cfg.body_limit
+        )
         self._rules = (
             RulesFile(cfg.rules_file, required=cfg.rules_must_exist)
             if cfg.rules_file is not None
@@ -113,7 +128,11 @@ class Listener(ListenerBase):
             forward=ForwardTargets(
                 cfg.forward_to, cfg.forward_paths, cfg.forward_timeout, cfg.forward_fallback
             ),
+            require_signature=cfg.require_signature,
+            path_prefix=_usable_prefix(cfg.path_prefix),
         )
+        self._prefix_gate = next((s for s in self._stages if isinstance(s, PathPrefix)), None)
+        self._refused_before = 0
         self._last_reload_error: str | None = None
         self._last_rules_error: str | None = None
 
@@ -123,6 +142,12 @@ class Listener(ListenerBase):
     def last_error(self) -> str | None:
         """The most recent failure to store a capture (answered 503); None once storing works."""
         return self._store_stage.last_error
+
+    @property
+    def refused_outside_prefix(self) -> int:
+        """Requests refused for a path outside the prefix since the last start."""
+        gate = self._prefix_gate
+        return gate.refused - self._refused_before if gate is not None else 0
 
     def subscribe_captures(self, callback: Callable[[Capture], None]) -> Callable[[], None]:
         """Like :meth:`subscribe`, with the whole stored capture, body and all (for the
@@ -137,6 +162,8 @@ class Listener(ListenerBase):
             self._set_status(ListenerStatus(ListenerState.STARTING))
             try:
                 self._check_config()
+                if self._prefix_gate is not None:
+                    self._refused_before = self._prefix_gate.refused
                 ssl_context = self._ssl_context()
                 self._tls = ssl_context is not None
                 self._start_loop()
@@ -160,7 +187,9 @@ class Listener(ListenerBase):
                 self._set_status(ListenerStatus(ListenerState.FAILED, error=message))
                 raise ListenerError(message) from exc
             scheme = "https" if self._tls else "http"
-            url = f"{scheme}://{_url_host(self._config.host)}:{self._bound_port}/"
+            # With a prefix, the URL to give Fluent is the prefix's (its parent answers 404).
+            path = _usable_prefix(self._config.path_prefix) or "/"
+            url = f"{scheme}://{_url_host(self._config.host)}:{self._bound_port}{path}"
             self._set_status(ListenerStatus(ListenerState.LISTENING, url=url))
             return self._status
 
@@ -230,6 +259,11 @@ class Listener(ListenerBase):
                 f"The body size limit must be positive (got {cfg.body_limit}): "
                 "set it to a number of bytes, e.g. 10485760 for 10 MiB."
             )
+        if cfg.queue_limit < 1:
+            raise ListenerError(
+                f"The write queue limit must be at least 1 (got {cfg.queue_limit}): set it "
+                "to a number of captures, e.g. 1000 (--queue-limit N)."
+            )
         if cfg.read_timeout <= 0:
             raise ListenerError(
                 f"The read timeout must be positive (got {cfg.read_timeout}): "
@@ -242,6 +276,7 @@ class Listener(ListenerBase):
                 "Pass --allow-remote if you mean it."
             )
         self._check_forward()
+        self._check_gates()
         if self._rules is not None:
             try:
                 self._rules.load()
@@ -269,6 +304,21 @@ class Listener(ListenerBase):
                 f"The forward fallback must be an HTTP status from 200 to 599 (got "
                 f"{cfg.forward_fallback}): e.g. 502 (--forward-fallback STATUS)."
             )
+
+    def _check_gates(self) -> None:
+        cfg = self._config
+        if cfg.path_prefix:
+            try:
+                normalize_path_prefix(cfg.path_prefix)
+            except ValueError as exc:
+                raise ListenerError(f"{exc} (--path-prefix, or {SETTINGS_IN_WINDOW})") from exc
+        if cfg.require_signature:
+            # The ring as it is on disk now (a key added a moment ago counts), not as it
+            # was when this listener was made.
+            with contextlib.suppress(Exception):
+                self._keyring.reload_if_changed()
+            if not self._keyring.keys():
+                raise ListenerError(f"Not listening: {NO_KEY_FOR_SIGNED_ONLY}")
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         cert, key = self._config.tls_cert, self._config.tls_key

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from inspector.core import codec
-from inspector.core.capture import Capture, Headers, ResponseRecord, Verdict
+from inspector.core.capture import Capture, Headers, Redaction, ResponseRecord, Verdict
 from inspector.core.events import EventSummary
 from inspector.core.rows import CaptureRow
 
@@ -136,6 +136,10 @@ def _headers_from(text: str) -> Headers:
     return tuple((str(name), str(value)) for name, value in json.loads(text))
 
 
+def _redaction_from(text: str | None) -> Redaction | None:
+    return None if text is None else codec.decode_redaction(json.loads(text))
+
+
 def _event_from(text: str | None) -> EventSummary | None:
     return None if text is None else codec.decode_event(json.loads(text))
 
@@ -147,7 +151,7 @@ ROW_COLUMNS = (
     "c.fluent_verdict, c.fluent_key, c.attempt, "
     "CASE WHEN c.event_id = '' THEN 1 ELSE "
     "(SELECT count(*) FROM captures AS x WHERE x.event_id = c.event_id) END, "
-    "c.rejected, c.remote, c.rule, c.forward_error, c.payload_problems"
+    "c.rejected, c.remote, c.rule, c.forward_error, c.payload_problems, c.redacted"
 )
 
 
@@ -181,6 +185,7 @@ def row_from(r: Sequence[Any]) -> CaptureRow:
         rule=r[25],
         forward_error=r[26],
         payload_problems=r[27],
+        redacted=_redaction_from(r[28]),
     )
 
 
@@ -188,7 +193,7 @@ CAPTURE_COLUMNS = (
     "c.seq, c.id, c.received_at, c.method, c.target, c.path, c.query, c.remote, c.tls, "
     "c.response_status, c.rejected, c.body_size, c.attempt, d.headers, d.body, "
     "d.response_headers, d.response_body, d.event_json, d.signatures_json, c.rule, "
-    "d.forward_json"
+    "d.forward_json, c.redacted"
 )
 
 
@@ -213,6 +218,7 @@ def capture_from(r: Sequence[Any]) -> Capture:
         signatures=codec.decode_signatures(json.loads(r[18])),
         rule=r[19],
         forward=None if r[20] is None else codec.decode_forward(json.loads(r[20])),
+        redacted=_redaction_from(r[21]),
     )
 
 

@@ -195,6 +195,12 @@ def _migrate_v6(conn: sqlite3.Connection) -> None:
         conn.execute(f"CREATE INDEX IF NOT EXISTS captures_{column} ON captures ({column})")
 
 
+def _migrate_v7(conn: sqlite3.Connection) -> None:
+    # Redacted exports imported back (core/redact.py): the mark, the codec's redaction JSON,
+    # NULL for every other capture. In the narrow table because the table's badges read it.
+    conn.execute("ALTER TABLE captures ADD COLUMN redacted TEXT")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_v1,
     _migrate_v2,
@@ -202,6 +208,7 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _migrate_v4,
     _migrate_v5,
     _migrate_v6,
+    _migrate_v7,
 ]
 """Migration ``i`` takes the schema from version ``i`` to ``i + 1``; append, never edit."""
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -37,6 +37,7 @@ from inspector.core.errors import CaptureIdError, StoreError
 from inspector.core.store import connections, entities, groups, schema
 from inspector.core.store.errors import map_error
 from inspector.core.store.insert import (
+    PreparedRow,
     insert_replays,
     signatures_json,
     verdict_columns,
@@ -80,6 +81,10 @@ class Store:
         # submit_async() captures gathered per loop iteration, keyed by their loop; each
         # dict entry is only touched from its own loop's thread.
         self._gathering: dict[asyncio.AbstractEventLoop, list[Pending]] = {}
+        self._queued = 0
+        self._queued_bytes = 0
+        """Captures (and body bytes) submitted to the writer, counted under ``_lock``; the
+        writer counts what it took (``backlog``)."""
         self._writer: Writer | None = None
         if readonly:
             if not self.path.is_file():
@@ -155,19 +160,28 @@ class Store:
                 future.set_exception(self._not_writable())
                 return future
             self._writer.queue.put(Pending(capture, future))
+            self._queued += 1
+            self._queued_bytes += len(capture.body)
         return future
 
     def _not_writable(self) -> StoreError:
         reason = "is closed" if self._closed else "was opened read-only"
         return StoreError(f"The capture store {self.path} {reason}: the webhook was not stored.")
 
-    def submit_async(self, capture: Capture) -> asyncio.Future[Capture]:
+    def submit_async(
+        self, capture: Capture, *, payload_problems: str | None = None
+    ) -> asyncio.Future[Capture]:
         """Like :meth:`submit`, for a coroutine: call it on a running asyncio loop and await it.
 
         The writer wakes the loop once per group commit for every capture in it, instead of
         once per capture as ``asyncio.wrap_future(submit(...))`` would; at thousands of
         captures a second that difference is a good part of the listener's loop time.
         Cancelling the future does not unqueue the capture.
+
+        The capture is handed over: the future's result is the same object, given its
+        ``seq`` and ``attempt`` in place (a copy per capture cost more than the rest of its
+        insert), so the caller must not share it before then. ``payload_problems``, when
+        the caller already parsed the body, is the ``payload.stored_fields`` of it.
         """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Capture] = loop.create_future()
@@ -180,7 +194,10 @@ class Store:
         if gathering is None:
             gathering = self._gathering[loop] = []
             loop.call_soon(self._hand_over, loop)
-        gathering.append(Pending(capture, future, loop))
+        gathering.append(Pending(capture, future, loop, payload_problems))
+        with self._lock:  # several loops may share a store; uncontended, this is cheap
+            self._queued += 1
+            self._queued_bytes += len(capture.body)
         return future
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -193,6 +210,15 @@ class Store:
         for pending in gathered:
             if not pending.future.done():
                 pending.future.set_exception(failure)
+
+    def backlog(self) -> tuple[int, int]:
+        """(captures, body bytes) submitted and not yet taken up by the writer: what waits
+        in memory. The group being written is not counted (it is bounded by what was let
+        in). The listener refuses new captures above its bound (back-pressure)."""
+        writer = self._writer
+        if writer is None:
+            return 0, 0
+        return self._queued - writer.taken, self._queued_bytes - writer.taken_bytes
 
     def add(self, capture: Capture) -> Capture:
         return self.submit(capture).result()
@@ -227,6 +253,18 @@ class Store:
         if chunk:
             added += self._call("import", ImportChunk(self._writer_for("import"), chunk))
         return added
+
+    def import_batch(
+        self, captures: Sequence[Capture | PreparedRow]
+    ) -> concurrent.futures.Future[int]:
+        """Queue one import transaction (as :meth:`add_many` does per chunk) without waiting
+        for it: the future gives how many were new. The importer reads the next batch while
+        this one is written, so parsing and SQLite overlap."""
+        future: concurrent.futures.Future[int] = concurrent.futures.Future()
+        with self._lock:
+            writer = self._writer_for("import")
+            writer.queue.put(Op(ImportChunk(writer, captures), future, "import"))
+        return future
 
     def record_outcome(self, capture: Capture) -> concurrent.futures.Future[bool]:
         """Record how a stored capture was answered - its response, the rule that answered

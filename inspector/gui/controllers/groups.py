@@ -23,6 +23,7 @@ from inspector.core.errors import InspectorError
 from inspector.core.jobs import Progress
 from inspector.core.store import CaptureQuery, RetryGroup, Store
 from inspector.core.store.groups import Attempt
+from inspector.core.text import escape_control
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
 from inspector.gui.controllers.captures import CapturesController
@@ -252,6 +253,8 @@ class GroupsController(QObject):
 
     @staticmethod
     def _item(text: str, capture_id: str) -> QStandardItem:
+        # Event names and entity refs came from the request: controls shown, never acted on.
+        text = escape_control(text)
         item = QStandardItem(text)
         item.setData(capture_id, _ID_ROLE)
         item.setToolTip(text)

@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from inspector.core import demo
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing
 from inspector.core.listener import ListenerConfig, ListenerHandle, ListenerState, ListenerStatus
+from inspector.core.secrets import LISTENER_SECRETS
 from inspector.core.store import Store
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
@@ -55,6 +56,9 @@ class ListenerController(QObject):
             # The rules editor's file: followed by the listener, so saving applies live;
             # until it is first saved there are no rules.
             config = replace(config, rules_file=rules_path(ctx), rules_must_exist=False)
+        if config.path_prefix is None:
+            # A secret, so in the OS keyring rather than the settings file.
+            config = replace(config, path_prefix=ctx.secrets.get(LISTENER_SECRETS, "path_prefix"))
         self.config = config
         self.factory = factory
         self.handle: ListenerHandle | None = None
@@ -94,6 +98,12 @@ class ListenerController(QObject):
             ),
         )
         ctx.bridge.listener_status.connect(self.show_status)
+        # The refused count is a number the listener keeps: read once a second, never
+        # pushed per request (a scanner's flood of 404s would flood the GUI thread).
+        self._refused_timer = QTimer(self)
+        self._refused_timer.setInterval(1000)
+        self._refused_timer.timeout.connect(self.show_refused)
+        self._refused_timer.start()
 
     def start(self, *, wait: bool = True) -> bool:
         """Start (or restart) the listener with ``config``; False with the reason shown in
@@ -161,8 +171,15 @@ class ListenerController(QObject):
         return self._status_panel.health_text()
 
     def base_url(self) -> str:
-        """Where the listener is, or would be with the current settings."""
-        return self.url() or f"http://{self.config.host}:{self.config.port}/"
+        """Where the listener is, or would be with the current settings: scheme, host and
+        port only (a capture's target already holds the path prefix, if any)."""
+        url = self.url()
+        if url is None:
+            return f"http://{self.config.host}:{self.config.port}/"
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}/"
 
     def reload_rules(self) -> str | None:
         """Apply the saved rules file now: None once the running listener uses it, else
@@ -176,6 +193,10 @@ class ListenerController(QObject):
         # webhook (the demo's first, seconds from now) must already verify with the new key.
         if self.handle is not None:
             self.handle.reload_keys()
+
+    def show_refused(self) -> None:
+        handle = self.handle
+        self._status_panel.set_refused(handle.refused_outside_prefix if handle else 0)
 
     def show_status(self, status: object) -> None:
         if not isinstance(status, ListenerStatus):
@@ -191,11 +212,24 @@ class ListenerController(QObject):
         self.status_changed.emit(status)
 
     def open_settings(self) -> None:
-        dialog = ListenerSettingsDialog(self.config, self.ctx.window)
+        secrets = self.ctx.secrets
+        dialog = ListenerSettingsDialog(
+            self.config,
+            self.ctx.window,
+            has_keys=lambda: bool(self.ctx.keyring.keys()),
+            public_base=self.ctx.settings.public_base,
+            prefix_note="" if secrets.persistent else f"Path prefix: {secrets.reason}",
+        )
         if dialog.exec() != ListenerSettingsDialog.DialogCode.Accepted:
             return
         config = dialog.config()
+        if config.path_prefix:
+            secrets.set(LISTENER_SECRETS, "path_prefix", config.path_prefix)
+        else:
+            secrets.delete(LISTENER_SECRETS, "path_prefix")
         s = self.ctx.settings
+        s.require_signature = config.require_signature
+        s.public_base = dialog.gates.public_base.text().strip()
         s.listener_host = config.host
         if config.port:
             s.listener_port = config.port

@@ -8,11 +8,20 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 
-from inspector.core.jobs import ImportResult, export_job, import_job, reverify_job
+from inspector.core.jobs import (
+    ImportResult,
+    ImportTally,
+    export_job,
+    import_job,
+    import_summary,
+    reverify_job,
+)
+from inspector.core.redact import Redactor, RedactSpec
 from inspector.core.store import CaptureQuery
 from inspector.gui.commands import Command
 from inspector.gui.context import AppContext
 from inspector.gui.file_dialogs import open_file_name, save_file_name
+from inspector.gui.widgets.redact_dialog import RedactRow
 from inspector.gui.workers import Worker
 
 __all__ = ["TransferController"]
@@ -86,37 +95,64 @@ class TransferController(QObject):
     def _start_dir(self) -> str:
         return self.ctx.settings.last_export_dir or str(Path.home())
 
+    def redact_row(self) -> RedactRow:
+        """The export dialog's *Redact…* line, with the last choice."""
+        settings = self.ctx.settings
+        return RedactRow(settings.export_redact, settings.export_redact_enabled)
+
     def _ask_export(self, query: CaptureQuery, title: str) -> Worker[int] | None:
+        row = self.redact_row()
         path, chosen = save_file_name(
             self.ctx.window,
             title,
             str(Path(self._start_dir()) / "captures.jsonl"),
             "JSON lines (*.jsonl);;HAR (*.har)",
+            extra=row,
         )
         if not path:
             return None
         fmt = "har" if "HAR" in chosen or path.lower().endswith(".har") else "jsonl"
         self.ctx.settings.last_export_dir = str(Path(path).parent)
-        return self.export_to(Path(path), fmt, query)
+        spec = self.remember_redaction(row)
+        return self.export_to(Path(path), fmt, query, redact=spec)
 
-    def export_to(self, path: Path, fmt: str, query: CaptureQuery | None = None) -> Worker[int]:
+    def remember_redaction(self, row: RedactRow) -> RedactSpec | None:
+        """Keep the row's choice for the next export; the spec to export with, if ticked."""
+        self.ctx.settings.export_redact = row.text
+        self.ctx.settings.export_redact_enabled = row.enabled
+        return row.spec
+
+    def export_to(
+        self,
+        path: Path,
+        fmt: str,
+        query: CaptureQuery | None = None,
+        *,
+        redact: RedactSpec | None = None,
+    ) -> Worker[int]:
+        # The redactor runs in the export worker with the rest; its counts are read when
+        # the worker is done.
+        redactor = Redactor(redact) if redact else None
+
         def done(count: int) -> None:
             noun = "capture" if count == 1 else "captures"
             folder = QUrl.fromLocalFile(str(path.parent))
+            note = f" ({redactor.note})" if redactor is not None else ""
             self.ctx.notify_action(
-                f"Exported {count:,} {noun} to {path}",
+                f"Exported {count:,} {noun} to {path}{note}",
                 "Open folder",
                 lambda: QDesktopServices.openUrl(folder),
             )
 
         return self.ctx.run_job(
             "Export",
-            f"Writing {path.name}…",
+            f"Writing {path.name}…" + (" (redacted)" if redactor is not None else ""),
             export_job,
             self.ctx.store,
             query if query is not None else self.ctx.selection.model.query,
             path,
             fmt,
+            redactor,
             on_result=done,
         )
 
@@ -132,12 +168,36 @@ class TransferController(QObject):
         return self.import_from(Path(path))
 
     def import_from(self, path: Path) -> Worker[ImportResult]:
+        # The job updates the tally as batches commit (on the worker's thread); it is read
+        # here only once the worker has finished, so a cancel can say what was kept.
+        tally = ImportTally()
+
         def done(result: ImportResult) -> None:
             self._on_imported()
-            skipped = result.read - result.added
-            note = f" ({skipped:,} already present)" if skipped else ""
-            self.ctx.notify(f"Imported {result.added:,} capture(s){note}", 6000)
+            self.ctx.notify(import_summary(result), 8000)  # the CLI's final line, exactly
 
-        return self.ctx.run_job(
-            "Import", f"Reading {path.name}…", import_job, self.ctx.store, path, on_result=done
+        def cancelled() -> None:
+            self._on_imported()
+            self.ctx.notify(
+                f"Import cancelled: {import_summary(tally.result())}; those captures are "
+                f"stored, the rest of {path.name} was not read",
+                10000,
+            )
+
+        def failed(error: object) -> None:
+            del error  # shown by run_job's error dialog
+            if tally.read:  # stopped at a broken line: what came before it is stored
+                self._on_imported()
+
+        worker = self.ctx.run_job(
+            "Import",
+            f"Reading {path.name}…",
+            import_job,
+            self.ctx.store,
+            path,
+            tally,
+            on_result=done,
+            on_cancelled=cancelled,
         )
+        worker.errored.connect(failed)
+        return worker

@@ -25,12 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.capture import Verdict
+from inspector.core.redact import REDACTED, Badge, RedactedBadge
 from inspector.gui.theme import is_dark, verdict_colors
 
 __all__ = ["VERDICT_ROLE", "VerdictBadgeDelegate", "verdict_from_data"]
 
 VERDICT_ROLE = Qt.ItemDataRole.UserRole + 1
-"""Item data role carrying a :class:`Verdict` (or None when there is nothing to show)."""
+"""Item data role carrying a :class:`Verdict`, or ``REDACTED`` for a signature a redaction
+made inapplicable (or None when there is nothing to show)."""
+_BADGES: tuple[Badge, ...] = (*Verdict, REDACTED)
 
 _MARGIN_X = 4  # between cell edge and pill
 _MARGIN_Y = 2
@@ -47,11 +50,13 @@ _LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 AnyIndex = QModelIndex | QPersistentModelIndex
 
 
-def verdict_from_data(value: object) -> Verdict | None:
-    """Accept a Verdict or its value string ("valid"...); anything else is None."""
-    if isinstance(value, Verdict):
+def verdict_from_data(value: object) -> Badge | None:
+    """Accept a Verdict, REDACTED or their value strings ("valid"...); anything else is None."""
+    if isinstance(value, Verdict | RedactedBadge):
         return value
     if isinstance(value, str):
+        if value == REDACTED.value:
+            return REDACTED
         try:
             return Verdict(value)
         except ValueError:
@@ -68,11 +73,11 @@ class _Metrics:
         self.font.setBold(True)
         fm = QFontMetrics(self.font)
         self.height = fm.height()
-        self.symbol_width = {v: fm.horizontalAdvance(v.symbol) for v in Verdict}
-        self.label_width = {v: fm.horizontalAdvance(v.label) for v in Verdict}
+        self.symbol_width = {v: fm.horizontalAdvance(v.symbol) for v in _BADGES}
+        self.label_width = {v: fm.horizontalAdvance(v.label) for v in _BADGES}
         self.pill_height = self.height + 2 * _PAD_Y
 
-    def pill_width(self, verdict: Verdict, with_label: bool) -> int:
+    def pill_width(self, verdict: Badge, with_label: bool) -> int:
         width = self.symbol_width[verdict] + 2 * _PAD_X
         if with_label:
             width += _GAP + self.label_width[verdict]
@@ -131,7 +136,7 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
             self._cache[key] = pixmap
         painter.drawPixmap(rect.topLeft(), pixmap)
 
-    def _render(self, verdict: Verdict, option: QStyleOptionViewItem, ratio: float) -> QPixmap:
+    def _render(self, verdict: Badge, option: QStyleOptionViewItem, ratio: float) -> QPixmap:
         """The whole cell (selection background, focus frame and badge) into a transparent
         pixmap; only the alternating row colour, which the view paints first, shows through."""
         rect = option.rect
@@ -154,7 +159,7 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
             painter.end()
         return pixmap
 
-    def _draw_pill(self, painter: QPainter, verdict: Verdict, option: QStyleOptionViewItem) -> None:
+    def _draw_pill(self, painter: QPainter, verdict: Badge, option: QStyleOptionViewItem) -> None:
         rect = option.rect
         m = self._metrics_for(option.font)
         available = rect.width() - 2 * _MARGIN_X
@@ -191,7 +196,7 @@ class VerdictBadgeDelegate(QStyledItemDelegate):
             return super().sizeHint(option, index)
         m = self._metrics_for(option.font)
         # Width for the widest label, so a column sized to contents never truncates a badge.
-        widest = max(m.pill_width(v, True) for v in Verdict)
+        widest = max(m.pill_width(v, True) for v in _BADGES)
         return QSize(widest + 2 * _MARGIN_X, m.pill_height + 2 * _MARGIN_Y + 2)
 
     def helpEvent(

@@ -34,9 +34,10 @@ from PySide6.QtGui import QColor, QFont
 
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.errors import InspectorError
+from inspector.core.redact import REDACTED, Badge, badge, badge_detail
 from inspector.core.store import NEWEST_FIRST, CaptureQuery, CaptureRow, SortOrder, Store
 from inspector.core.store.query import sort_value
-from inspector.core.text import format_size
+from inspector.core.text import escape_control, format_size
 from inspector.gui.delegates.verdict_badge import VERDICT_ROLE
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -195,10 +196,30 @@ def event_cell(row: CaptureRow) -> str:
     return f"— not a Fluent event ({kind.removeprefix('application/')})"
 
 
+def row_badge(row: CaptureRow, header: SignatureHeader) -> Badge:
+    """What a row's badge shows: its verdict, or "redacted" (``core/redact.py``)."""
+    verdict = row.flex if header is SignatureHeader.FLEX else row.fluent
+    return verdict if row.redacted is None else badge(verdict, header, row.redacted)
+
+
+def _badge_text(shown: Badge) -> str:
+    return f"{shown.symbol} {shown.label}"
+
+
+def row_verdict_tooltip(row: CaptureRow, header: SignatureHeader) -> str:
+    flex = header is SignatureHeader.FLEX
+    verdict, key = (row.flex, row.flex_key) if flex else (row.fluent, row.fluent_key)
+    if row.redacted is not None and row_badge(row, header) is REDACTED:
+        # The key name is the imported file's: shown escaped like every value from outside.
+        return escape_control(f"{header.value}: {badge_detail(verdict, key, row.redacted)}")
+    return verdict_tooltip(header, verdict, key)
+
+
 def row_cells(row: CaptureRow) -> tuple[str, ...]:
     """Every display string of a row, computed once when the row is loaded."""
     path = f"{row.path}?{row.query}" if row.query else row.path
-    return (
+    # Everything but the time, size, verdicts and attempt came from the request.
+    cells = (
         format_time(row.received_at),
         row.method,
         path,
@@ -208,12 +229,13 @@ def row_cells(row: CaptureRow) -> tuple[str, ...]:
         row.entity_status,
         str(row.response_status),
         format_size(row.size),
-        f"{row.flex.symbol} {row.flex.label}",
-        f"{row.fluent.symbol} {row.fluent.label}",
+        _badge_text(row_badge(row, SignatureHeader.FLEX)),
+        _badge_text(row_badge(row, SignatureHeader.FLUENT)),
         f"{row.attempt}/{row.attempts}" if row.event_id else "",
         "",  # Entity now: looked up live, never cached here
         rule_text(row),
     )
+    return tuple(map(escape_control, cells))
 
 
 def rule_text(row: CaptureRow) -> str:
@@ -343,9 +365,9 @@ class CaptureTableModel(QAbstractTableModel):
             return None
         if role == VERDICT_ROLE:
             if c == COL_FLEX:
-                return self._rows[r].flex
+                return row_badge(self._rows[r], SignatureHeader.FLEX)
             if c == COL_FLUENT:
-                return self._rows[r].fluent
+                return row_badge(self._rows[r], SignatureHeader.FLUENT)
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole or role == Qt.ItemDataRole.FontRole:
             return self._static[c].get(int(role))
@@ -708,9 +730,9 @@ class CaptureTableModel(QAbstractTableModel):
     def _tooltip(self, r: int, c: int) -> str | None:
         row = self._rows[r]
         if c == COL_FLEX:
-            return verdict_tooltip(SignatureHeader.FLEX, row.flex, row.flex_key)
+            return row_verdict_tooltip(row, SignatureHeader.FLEX)
         if c == COL_FLUENT:
-            return verdict_tooltip(SignatureHeader.FLUENT, row.fluent, row.fluent_key)
+            return row_verdict_tooltip(row, SignatureHeader.FLUENT)
         if c == COL_TIME:
             return row.received_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
         if c == COL_RESPONSE and row.rejected:

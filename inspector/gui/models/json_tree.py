@@ -20,6 +20,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QGuiApplication, QPalette
 
+from inspector.core.text import escape_control
 from inspector.gui.jsondoc import compact_json, json_kind, scalar_text
 
 __all__ = ["CHUNK", "FIND_LIMIT", "JsonTreeModel", "RowPath"]
@@ -68,10 +69,11 @@ def _preview(value: object) -> str:
 
 
 def _one_line(text: str, limit: int) -> str:
-    # A multi-line value in a one-line cell would be clipped silently; mark the breaks.
+    # A multi-line value in a one-line cell would be clipped silently, and an ESC or a bidi
+    # override from the sender would act instead of show: make every control visible.
     if len(text) > limit:
         text = text[:limit] + "…"
-    return text.replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
+    return escape_control(text)
 
 
 def path_segment(key: str | int | None) -> str:
@@ -263,7 +265,9 @@ class JsonTreeModel(QAbstractItemModel):
                 return self._path_of(node)
             if column == VALUE and node.size == 0:
                 text = scalar_text(node.value)
-                return text if len(text) <= _TOOLTIP_LIMIT else text[:_TOOLTIP_LIMIT] + "…"
+                return escape_control(
+                    text if len(text) <= _TOOLTIP_LIMIT else text[:_TOOLTIP_LIMIT] + "…"
+                )
         elif role == Qt.ItemDataRole.ForegroundRole and (
             column == TYPE or (column == VALUE and isinstance(node.value, dict | list))
         ):
@@ -278,7 +282,7 @@ class JsonTreeModel(QAbstractItemModel):
             return "(value)"
         if isinstance(key, int):
             return f"[{key}]"
-        return key if key else '""'
+        return escape_control(key) if key else '""'
 
     def _path_of(self, node: _Node) -> str:
         parts: list[str] = []

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 from inspector.core.capture import Capture, SignatureHeader, Verdict
 from inspector.core.capture_ids import MIN_SHORT
 from inspector.core.diff import CaptureDiff, Change, json_path
+from inspector.core.text import escape_control
 from inspector.gui import theme
 
 __all__ = ["CHANGE_COLORS", "DiffDialog", "DiffView", "pretty_lines"]
@@ -122,7 +123,8 @@ def side_text(label: str, capture: Capture) -> str:
     when = capture.received_at.astimezone().strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
     return (
         f"<b>{label}</b> &nbsp;<code>{capture.id[:12]}</code> &nbsp;{when} &nbsp;"
-        f"{html.escape(what)} &nbsp;→ {capture.response.status}<br>{_verdicts(capture)}"
+        f"{html.escape(escape_control(what))} &nbsp;→ {capture.response.status}"
+        f"<br>{_verdicts(capture)}"
     )
 
 
@@ -262,6 +264,8 @@ class DiffView(QWidget):
         table.insertRow(row)
         color = QColor(CHANGE_COLORS[change][dark])
         for column, text in enumerate(cells):
+            # Paths, values and header lines quote the requests: controls shown, not acted on.
+            text = escape_control(text)
             item = QTableWidgetItem(text)
             item.setToolTip(text[:2000])
             item.setBackground(color)

@@ -19,6 +19,7 @@ from shiboken6 import isValid
 
 from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.store import CaptureQuery, Store
+from inspector.core.text import escape_control
 from inspector.gui.workers import run_in_background
 
 DEBOUNCE_MS = 250
@@ -260,7 +261,7 @@ class FilterBar(QWidget):
         combo.clear()
         combo.addItem(all_label, None)
         for value in sorted(listed):
-            combo.addItem(f"{value or '(none)'}  ({listed[value]:,})", value)
+            combo.addItem(f"{escape_control(value or '(none)')}  ({listed[value]:,})", value)
         index = combo.findData(current) if current is not None else 0
         combo.setCurrentIndex(max(index, 0))
         combo.blockSignals(False)
@@ -279,7 +280,7 @@ class FilterBar(QWidget):
         """Select a quick-filter value, adding it when the list was not loaded yet."""
         index = combo.findData(value)
         if index < 0:
-            combo.addItem(str(value), value)
+            combo.addItem(escape_control(str(value)), value)
             index = combo.count() - 1
         combo.setCurrentIndex(index)
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.capture import SignatureHeader
+from inspector.core.text import escape_control
 from inspector.gui.widgets.json_view import CopyKeyFilter
 
 __all__ = ["HeadersModel", "HeadersView", "format_headers"]
@@ -94,11 +95,11 @@ class HeadersModel(QAbstractTableModel):
             if column == NUMBER:
                 return str(index.row() + 1)
             if column == NAME:
-                return name
+                return escape_control(name)
             if column == VALUE:
                 shown = value if len(value) <= _DISPLAY_LIMIT else value[:_DISPLAY_LIMIT] + "…"
-                # Same line-break mark as the JSON tree; U+240A has no glyph in common fonts.
-                return shown.replace("\r\n", "↵").replace("\n", "↵").replace("\r", "↵")
+                # One line, control characters visible: the sender chose these bytes.
+                return escape_control(shown)
         elif role == Qt.ItemDataRole.FontRole and column != NUMBER and signature_header(name):
             if self._bold is None:
                 self._bold = QFont()
@@ -109,7 +110,7 @@ class HeadersModel(QAbstractTableModel):
             if column == NAME and signature is not None:
                 return f"Signature header: {signature.algorithm} over the exact body bytes"
             if column == VALUE:
-                return value if len(value) <= 4000 else value[:4000] + "…"
+                return escape_control(value if len(value) <= 4000 else value[:4000] + "…")
         elif role == Qt.ItemDataRole.TextAlignmentRole and column == NUMBER:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -1,8 +1,9 @@
-"""Listener settings: host, port, body limit, TLS files and forwarding. Applying restarts
-the listener."""
+"""Listener settings: host, port, body limit, TLS files, forwarding, signed-only mode and
+the path prefix. Applying restarts the listener."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +24,22 @@ from PySide6.QtWidgets import (
 from inspector.core.listener import ListenerConfig, is_loopback
 from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.widgets.forward_settings import ForwardSettings
+from inspector.gui.widgets.gate_settings import GateSettings
 
 
 class ListenerSettingsDialog(QDialog):
-    def __init__(self, config: ListenerConfig, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        config: ListenerConfig,
+        parent: QWidget | None = None,
+        *,
+        has_keys: Callable[[], bool] = lambda: True,
+        public_base: str = "",
+        prefix_note: str = "",
+    ) -> None:
+        """``has_keys``: whether the key ring has a key now (signed-only needs one);
+        ``public_base``: the tunnel's address, shown with the path prefix; ``prefix_note``:
+        where the prefix is kept, when that is not the OS keyring."""
         super().__init__(parent)
         self.setWindowTitle("Listener settings")
         # Wide enough for a target URL per path without clipping it.
@@ -73,6 +86,15 @@ class ListenerSettingsDialog(QDialog):
             config.forward_fallback,
             self,
         )
+        self.gates = GateSettings(
+            config.require_signature,
+            config.path_prefix,
+            public_base,
+            has_keys=has_keys,
+            local_base=self._local_base,
+            prefix_note=prefix_note,
+            parent=self,
+        )
         hint = QLabel(
             "127.0.0.1 accepts only this computer (and a tunnel running on it). "
             "Applying restarts the listener.",
@@ -88,6 +110,7 @@ class ListenerSettingsDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.forward)
+        layout.addWidget(self.gates)
         layout.addWidget(hint)
         layout.addWidget(self.warning)
         layout.addWidget(self.error)
@@ -95,6 +118,15 @@ class ListenerSettingsDialog(QDialog):
         self.host.textChanged.connect(self._update_warning)
         self.allow_remote.toggled.connect(self._update_warning)
         self._update_warning()
+        for edit in (self.host, self.tls_cert):
+            edit.textChanged.connect(self.gates.refresh)
+        self.port.valueChanged.connect(self.gates.refresh)
+
+    def _local_base(self) -> str:
+        scheme = "https" if self.tls_cert.text().strip() else "http"
+        host = self.host.text().strip() or "127.0.0.1"
+        shown = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{shown}:{self.port.value()}"
 
     def _with_browse(self, edit: QLineEdit, what: str) -> QWidget:
         box = QWidget(self)
@@ -151,6 +183,8 @@ class ListenerSettingsDialog(QDialog):
             forward_paths=self.forward.path_targets(),
             forward_timeout=self.forward.timeout.value(),
             forward_fallback=self.forward.fallback.value(),
+            require_signature=self.gates.signed_only.isChecked(),
+            path_prefix=self.gates.path_prefix(),
         )
 
     def validate(self) -> str | None:
@@ -165,7 +199,7 @@ class ListenerSettingsDialog(QDialog):
         for path in (config.tls_cert, config.tls_key):
             if path is not None and not path.is_file():
                 return f"{path} does not exist: choose the file again."
-        return self.forward.validate()
+        return self.forward.validate() or self.gates.validate()
 
     def accept(self) -> None:
         problem = self.validate()

@@ -147,6 +147,13 @@ class StatusPanel(QWidget):
         self.settings_button.clicked.connect(self.settings_requested)
         self._count = QLabel("0 captures", self)
         self._count.setObjectName("captureCount")
+        self._refused = QLabel("", self)
+        self._refused.setObjectName("refusedOutsidePrefix")
+        self._refused.setToolTip(
+            "Requests to paths outside the secret path prefix since the listener started: "
+            "answered 404 and not stored (scanners, or a webhook URL without the prefix)"
+        )
+        self._refused.hide()
         self._rate = QLabel("0.0/s", self)
         self._rate.setObjectName("captureRate")
         self._rate.setToolTip("Arrivals per second over the last 10 seconds")
@@ -162,6 +169,7 @@ class StatusPanel(QWidget):
         layout.addWidget(self.copy_button)
         layout.addWidget(self.settings_button)
         layout.addStretch(1)
+        layout.addWidget(self._refused)
         layout.addWidget(self._count)
         layout.addWidget(self._rate)
         layout.addWidget(self.strip)
@@ -218,6 +226,14 @@ class StatusPanel(QWidget):
         self._url.setText(f"<b>{status.url}</b>" if listening else "")
         self._url.setVisible(listening)
         self.copy_button.setEnabled(listening)
+
+    def set_refused(self, count: int) -> None:
+        """How many requests the path prefix refused (hidden while none)."""
+        self._refused.setText(f"{count:,} refused outside the prefix")
+        self._refused.setVisible(count > 0)
+
+    def refused_text(self) -> str:
+        return "" if self._refused.isHidden() else self._refused.text()
 
     def set_count(self, total: int) -> None:
         self._count.setText(f"{total:,} capture" + ("" if total == 1 else "s"))

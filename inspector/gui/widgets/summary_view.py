@@ -24,15 +24,25 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core import payload
-from inspector.core.capture import Capture, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.capture import Capture, Redaction, SignatureCheck, SignatureHeader, Verdict
+from inspector.core.redact import REDACTED, Badge, badge, badge_detail
+from inspector.core.text import escape_control
 from inspector.gui import theme
 from inspector.gui.widgets.status_panel import UNSIGNED, classify
 
 MAX_ATTRIBUTE_ROWS = 500
 
 
+def _shown(text: str) -> str:
+    """Request-borne text for a rich-text label: controls made visible, then HTML-escaped."""
+    return html.escape(escape_control(text))
+
+
 def _value_label(text: str = "") -> QLabel:
     label = QLabel(text)
+    # Always rich text, and every value set is escaped (_shown): with Qt's guess, a value
+    # that happens to look like HTML would render, and an escaped "<" would show as "&lt;".
+    label.setTextFormat(Qt.TextFormat.RichText)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setWordWrap(True)
     return label
@@ -65,12 +75,25 @@ def likely_cause(check: SignatureCheck, capture: Capture) -> str:
     return " ".join(parts)
 
 
+def redaction_line(mark: Redaction) -> str:
+    """What the Summary banner says about an imported redacted export."""
+    asked = [*mark.headers, *mark.paths]
+    what = ", ".join(asked) if asked else "nothing matched"
+    if mark.body == "changed":
+        after = "the body was changed, so its signatures no longer apply"
+    elif mark.body == "not_json":
+        after = "the body is not JSON, so the JSON paths did not apply to it"
+    else:
+        after = "no JSON path matched the body, which is as received"
+    return f"exported with values replaced by [redacted] ({what}); {after}."
+
+
 class VerdictPill(QLabel):
     """Colour and symbol of a verdict; recoloured when the palette (theme) changes."""
 
-    _verdict: Verdict | None = None
+    _verdict: Badge | None = None
 
-    def set_verdict(self, verdict: Verdict) -> None:
+    def set_verdict(self, verdict: Badge) -> None:
         self._verdict = verdict
         self.setText(f" {verdict.symbol}  {verdict.label} ")
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -116,14 +139,22 @@ class SignatureCard(QGroupBox):
         self._form = form
 
     def set_check(self, check: SignatureCheck, capture: Capture) -> None:
-        self.pill.set_verdict(check.verdict)
-        self.key.setText(check.key_name or "—")
+        shown = badge(check.verdict, check.header, capture.redacted)
+        self.pill.set_verdict(shown)
+        self.key.setText(_shown(check.key_name or "—"))
         self.received.setText(
-            f"arrived as '{check.received_name}'" if check.received_name else "not received"
+            _shown(f"arrived as '{check.received_name}'") if check.received_name else "not received"
         )
+        if capture.redacted is not None and shown is REDACTED:
+            # An imported redacted export: "invalid" would blame the key or the sender.
+            self.cause.setText(
+                _shown(badge_detail(check.verdict, check.key_name, capture.redacted))
+            )
+            self._form.setRowVisible(self.key, False)
+            return
         cause = likely_cause(check, capture)
         self.cause.setText(
-            cause
+            _shown(cause)
             if cause
             else "the body was signed by this key: it came "
             "from the Fluent environment that key belongs to"
@@ -242,24 +273,22 @@ class SummaryView(QScrollArea):
             )
         else:
             f = self.fields
-            f["name"].setText(f"<b>{html.escape(event.name or '—')}</b>")
+            f["name"].setText(f"<b>{_shown(event.name or '—')}</b>")
             entity = " ".join(p for p in (event.entity_type, event.entity_subtype) if p)
             f["entity"].setText(
-                f"{html.escape(entity or '—')}  ref <b>{html.escape(event.entity_ref or '—')}</b>"
-                f"  id {html.escape(event.entity_id or '—')}"
+                f"{_shown(entity or '—')}  ref <b>{_shown(event.entity_ref or '—')}</b>"
+                f"  id {_shown(event.entity_id or '—')}"
             )
-            f["status"].setText(html.escape(event.entity_status or "—"))
+            f["status"].setText(_shown(event.entity_status or "—"))
             f["root"].setText(
-                html.escape(
+                _shown(
                     " ".join(p for p in (event.root_entity_type, event.root_entity_ref) if p)
                     + (f"  id {event.root_entity_id}" if event.root_entity_id else "")
                 )
                 or "—"
             )
-            f["account"].setText(
-                html.escape(f"{event.account_id or '—'} / {event.retailer_id or '—'}")
-            )
-            f["event_id"].setText(html.escape(event.id or "—"))
+            f["account"].setText(_shown(f"{event.account_id or '—'} / {event.retailer_id or '—'}"))
+            f["event_id"].setText(_shown(event.id or "—"))
             f["delivery"].setText(
                 f"attempt {capture.attempt}"
                 + (
@@ -268,11 +297,9 @@ class SummaryView(QScrollArea):
                     else ""
                 )
             )
-            f["type"].setText(
-                html.escape(" / ".join(p for p in (event.type, event.source) if p) or "—")
-            )
+            f["type"].setText(_shown(" / ".join(p for p in (event.type, event.source) if p) or "—"))
             missing = ", ".join(event.missing)
-            f["missing"].setText(html.escape(missing))
+            f["missing"].setText(_shown(missing))
             self.event_form.setRowVisible(f["missing"], bool(missing))
             self._set_attributes(event.attributes)
         self._set_payload(capture)
@@ -287,7 +314,8 @@ class SummaryView(QScrollArea):
             self.payload.setVisible(False)
             return
         problems = payload.check_body(body)
-        self.payload.setText(("⚠ " if problems else "✓ ") + payload.summary_line(problems))
+        line = ("⚠ " if problems else "✓ ") + payload.summary_line(problems)
+        self.payload.setText(_shown(line))
         color = "#d97706" if problems else "#16a34a"
         self.payload.setStyleSheet(f"border-left: 4px solid {color}; padding: 4px 8px;")
         self.payload.setVisible(True)
@@ -295,8 +323,11 @@ class SummaryView(QScrollArea):
     def _set_banner(self, capture: Capture) -> None:
         kind = classify(capture)
         if capture.rejected:
-            text = f"<b>Rejected:</b> {html.escape(capture.rejected)}"
+            text = f"<b>Rejected:</b> {_shown(capture.rejected)}"
             color = "#dc2626"
+        elif capture.redacted is not None:
+            text = f"<b>Redacted:</b> {_shown(redaction_line(capture.redacted))}"
+            color = theme.verdict_colors(REDACTED, False)[1].name()
         elif kind == UNSIGNED:
             text = (
                 "<b>Unsigned:</b> neither signature header arrived. Fluent signs every "
@@ -323,9 +354,9 @@ class SummaryView(QScrollArea):
         rows = rows[:MAX_ATTRIBUTE_ROWS]
         self.attributes.setRowCount(len(rows))
         for i, (name, value) in enumerate(rows):
-            self.attributes.setItem(i, 0, QTableWidgetItem(name))
-            item = QTableWidgetItem(value)
-            item.setToolTip(value[:2000])
+            self.attributes.setItem(i, 0, QTableWidgetItem(escape_control(name)))
+            item = QTableWidgetItem(escape_control(value))
+            item.setToolTip(escape_control(value[:2000]))
             self.attributes.setItem(i, 1, item)
         self.event_form.setRowVisible(self.attributes, bool(rows))
         # As tall as its rows (up to a limit), so short attribute lists leave no blank box.
@@ -335,13 +366,13 @@ class SummaryView(QScrollArea):
 
     def _set_request(self, capture: Capture) -> None:
         r = self.request
-        r["line"].setText(html.escape(f"{capture.method} {capture.target}"))
+        r["line"].setText(_shown(f"{capture.method} {capture.target}"))
         r["received"].setText(
             capture.received_at.astimezone().isoformat(sep=" ", timespec="milliseconds")
         )
-        r["remote"].setText(html.escape(capture.remote + (" over TLS" if capture.tls else "")))
+        r["remote"].setText(_shown(capture.remote + (" over TLS" if capture.tls else "")))
         ctype = capture.content_type or "no content type"
-        r["body"].setText(html.escape(f"{capture.size:,} bytes, {ctype}"))
+        r["body"].setText(_shown(f"{capture.size:,} bytes, {ctype}"))
         r["response"].setText(str(capture.response.status))
         r["id"].setText(capture.id)
 

@@ -30,8 +30,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.capture import Verdict
-from inspector.core.timeline import Timeline, duration_text
+from inspector.core.capture import SignatureHeader, Verdict
+from inspector.core.redact import badge
+from inspector.core.rows import CaptureRow
+from inspector.core.text import escape_control
+from inspector.core.timeline import Lane, Timeline, duration_text
 from inspector.gui import theme
 
 __all__ = ["LANE_COLORS", "TimelineDialog", "TimelineView", "format_gap"]
@@ -76,8 +79,9 @@ def format_gap(gap: timedelta | None) -> str:
     return "" if gap is None else "+" + duration_text(gap)
 
 
-def _verdict(verdict: Verdict) -> str:
-    return f"{verdict.symbol} {verdict.label}"
+def _verdict(verdict: Verdict, header: SignatureHeader, row: CaptureRow) -> str:
+    shown = badge(verdict, header, row.redacted)
+    return f"{shown.symbol} {shown.label}"
 
 
 class LaneDelegate(QStyledItemDelegate):
@@ -117,6 +121,10 @@ class LaneDelegate(QStyledItemDelegate):
         painter.setPen(QPen(QColor("#d62828"), 3) if flagged else QPen(lane_color(lane), 1))
         painter.drawEllipse(x - radius, y - radius, 2 * radius, 2 * radius)
         painter.restore()
+
+
+def _lane_name(lane: Lane) -> str:
+    return " ".join(p for p in (lane.entity_type, lane.entity_ref) if p)
 
 
 class TimelineView(QWidget):
@@ -173,7 +181,7 @@ class TimelineView(QWidget):
         count = len(timeline.entries)
         looks = len(timeline.anomalies)
         self.title.setText(
-            f"<b>Timeline of {html.escape(timeline.ref)}</b>: {count} capture"
+            f"<b>Timeline of {html.escape(escape_control(timeline.ref))}</b>: {count} capture"
             f"{'s' * (count != 1)}, {len(timeline.lanes)} entit"
             f"{'ies' if len(timeline.lanes) != 1 else 'y'}"
             + (
@@ -186,7 +194,7 @@ class TimelineView(QWidget):
         self.legend.setText(
             " &nbsp; ".join(
                 f"<span style='color:{lane_color(i).name()}'>●</span> "
-                f"{html.escape(' '.join(p for p in (lane.entity_type, lane.entity_ref) if p))}"
+                f"{html.escape(escape_control(_lane_name(lane)))}"
                 + (" (root)" if lane.is_root else "")
                 for i, lane in enumerate(timeline.lanes)
             )
@@ -205,16 +213,17 @@ class TimelineView(QWidget):
                 row.received_at.astimezone().strftime("%H:%M:%S.%f")[:-3],
                 format_gap(entry.gap),
                 row.event_name or "-",
-                " ".join(p for p in (lane.entity_type, lane.entity_ref) if p),
+                _lane_name(lane),
                 row.entity_status,
                 attempt,
-                _verdict(row.flex),
-                _verdict(row.fluent),
+                _verdict(row.flex, SignatureHeader.FLEX, row),
+                _verdict(row.fluent, SignatureHeader.FLUENT, row),
                 str(row.response_status) + (f" ({row.rule})" if row.rule else ""),
                 "  ".join(f"⚠ {a.message}" for a in flagged),
             )
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                # Event, entity, status and the anomaly messages quote the request.
+                item = QTableWidgetItem(escape_control(text))
                 if c == COL_LANES:
                     item.setData(_LANE_ROLE, entry.lane)
                     item.setData(_FLAG_ROLE, bool(flagged))
@@ -224,14 +233,14 @@ class TimelineView(QWidget):
                 if flagged:
                     item.setBackground(tint)
                     if c == COL_LOOK:
-                        item.setToolTip("\n".join(a.message for a in flagged))
+                        item.setToolTip("\n".join(escape_control(a.message) for a in flagged))
                 if c == COL_LOOK and flagged:
                     item.setForeground(QColor("#ff8080" if dark else "#a11d1d"))
                 self.table.setItem(r, c, item)
         self.table.resizeColumnsToContents()
         self.anomalies.clear()
         for anomaly in timeline.anomalies:
-            self.anomalies.addItem(f"⚠ {anomaly.message}")
+            self.anomalies.addItem(f"⚠ {escape_control(anomaly.message)}")
         self.anomalies.setVisible(bool(timeline.anomalies))
 
     def flagged_rows(self) -> list[int]:
@@ -249,7 +258,7 @@ class TimelineDialog(QDialog):
     def __init__(self, timeline: Timeline, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timelineDialog")
-        self.setWindowTitle(f"Timeline of {timeline.ref}")
+        self.setWindowTitle(f"Timeline of {escape_control(timeline.ref)}")
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.view = TimelineView(self)
         layout = QVBoxLayout(self)

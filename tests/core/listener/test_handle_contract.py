@@ -4,6 +4,7 @@ Real HTTP over loopback to the real listener, signed with a real key."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -133,3 +134,55 @@ def test_a_failed_start_says_why(factory: Factory, store: Store, data_dir: Path)
         assert failed.state in (ListenerState.STARTING, ListenerState.FAILED)
     finally:
         handle.stop()
+
+
+def test_signed_only_and_the_path_prefix_behave_alike(
+    factory: Factory,
+    store: Store,
+    data_dir: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="inspector")
+    prefix = "/h/contract-Secret_0123456789"
+    config = ListenerConfig(port=0, require_signature=True, path_prefix=prefix)
+    ring = KeyRing.open(data_dir)
+    handle = factory(store, ring, config)
+    notices: queue.SimpleQueue[CaptureNotice] = queue.SimpleQueue()
+    handle.subscribe(notices.put)
+    try:
+        # No key: signed-only refuses to start, and says what to do.
+        with pytest.raises(ListenerError, match="keys add") as refused:
+            handle.start()
+        assert "Keys" in str(refused.value)
+        private = make_rsa_key(1024)
+        ring.add("fluent", spki_b64(private))
+        status = handle.start()
+        assert status.url == f"http://127.0.0.1:{handle.port}{prefix}"
+        assert handle.refused_outside_prefix == 0
+        base = f"http://127.0.0.1:{handle.port}"
+        for path in ("/", "/h/", prefix + "x", "/.env"):
+            assert httpx.post(base + path, content=b"{}", timeout=10).status_code == 404
+        _wait_for(lambda: handle.refused_outside_prefix == 4)
+
+        body = event_body(name="ORDER_CREATED")
+        unsigned = httpx.post(base + prefix + "/hooks", content=body, timeout=10)
+        assert unsigned.status_code == 401
+        notice = notices.get(timeout=WAIT)
+        assert notice.id == unsigned.json()["id"]
+        assert notice.row.rejected is not None and "signature required" in notice.row.rejected
+
+        headers = signed_headers(private, body, tmp_dir=tmp_path)
+        signed = httpx.post(base + prefix + "/hooks", content=body, headers=headers, timeout=10)
+        assert signed.status_code == 200
+        notice = notices.get(timeout=WAIT)
+        assert (notice.row.fluent, notice.row.rejected) == (Verdict.VALID, None)
+        assert store.count() == 2  # the four 404s are not stored
+    finally:
+        handle.stop()
+    # A secret: never in the log, nor on the child's command line (any user can list it).
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("inspector"))
+    assert prefix not in ours
+    if isinstance(handle, ListenerProcess):
+        assert "Listening on" in ours  # the child's line is logged, redacted
+        assert not any(prefix in part for part in handle.command())

@@ -23,6 +23,8 @@ from tests.support.captures import make_capture
         protocol.StoreErrorChanged(None),
         protocol.RulesReloaded(None),
         protocol.RulesReloaded("rules.json, line 3: bad status"),
+        protocol.Refused(0),
+        protocol.Refused(12345),
     ],
 )
 def test_messages_round_trip(message: protocol.Message) -> None:
@@ -62,6 +64,8 @@ def test_status_lines_keep_their_version_1_shape() -> None:
         b'{"event": "status", "state": "dancing"}',
         b'{"event": "capture"}',
         b'{"v": 2, "event": "keys_reloaded", "error": null}',
+        b'{"event": "refused", "count": -1}',
+        b'{"event": "refused", "count": "3"}',
     ],
 )
 def test_anything_else_decodes_to_none(line: bytes) -> None:
