@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
@@ -29,9 +29,13 @@ from inspector.core.errors import DemoError, KeyRingError
 from inspector.core.fluent.profiles import Profile, ProfileStore
 from inspector.core.keys import KeyRing
 from inspector.core.resources import resource_path
-from inspector.core.sandbox import Delivery, Sandbox
-from inspector.core.secrets import SecretStore
 from inspector.core.signatures import sign_headers
+
+if TYPE_CHECKING:
+    # Imported where used: the window imports this module for the demo key at start, and the
+    # sandbox (aiohttp, graphql-core), httpx and keyring would cost ~0.5 s of its cold start.
+    from inspector.core.sandbox import Delivery, Sandbox
+    from inspector.core.secrets import SecretStore
 
 DEMO_KEY_NAME = "demo"
 DEMO_MARKER = ".demo-key-registered"
@@ -110,6 +114,8 @@ def send_test_webhook(
     url: str, *, body: bytes | None = None, path: str = TEST_PATH, timeout: float = 10.0
 ) -> int:
     """POST a demo-signed sample event to ``url`` (the listener's base URL); the HTTP status."""
+    import httpx
+
     payload = body if body is not None else sample_body()
     target = url.rstrip("/") + "/" + path.lstrip("/")
     try:
@@ -186,6 +192,8 @@ def start_demo(
     client secret and password go to ``secrets`` only. Blocks for the sandbox to bind (a few
     ms); ``on_delivery`` is called from the sandbox thread. Raises InspectorError subclasses.
     """
+    from inspector.core.sandbox import Sandbox
+
     # Fresh credentials per demo: nothing guessable listens, and leaks would be noticed.
     sandbox = Sandbox(
         client_secret=secrets_module.token_urlsafe(18), password=secrets_module.token_urlsafe(18)

@@ -136,6 +136,10 @@ def _extra(capture: Capture) -> dict[str, Any]:
     unredacted export is what it always was)."""
     extra: dict[str, Any] = {
         "id": capture.id,
+        # The raw target too: the URL cannot give it back when it is not origin-form ("*",
+        # absolute) or the Host header holds a "/" (found by a property test: such captures
+        # came back with target "/").
+        "target": capture.target,
         "remote": capture.remote,
         "rejected": capture.rejected,
         "signatures": codec.capture_signatures(capture),
@@ -211,6 +215,8 @@ def har_entry_to_capture(entry: object) -> Capture:
     url = str(request.get("url") or "/")
     scheme, sep, rest = url.partition("://")
     target = "/" + rest.partition("/")[2] if sep else url
+    if isinstance(extra.get("target"), str) and extra["target"]:
+        target = extra["target"]  # ours, exact; other tools' HAR files have only the URL
     path, query = split_target(target)
     body = _har_body(request.get("postData"))
     response = entry.get("response") if isinstance(entry.get("response"), dict) else {}

@@ -193,7 +193,8 @@ def _load_pem(raw: bytes) -> tuple[PublicKeyTypes, str]:
             public = serialization.load_pem_public_key(block)
         except UnsupportedAlgorithm as exc:
             raise _unsupported(exc) from None
-        except (ValueError, TypeError):
+        # InvalidVersion is no ValueError: a damaged version field (found by a property test)
+        except (ValueError, TypeError, x509.InvalidVersion):
             raise KeyLoadError(
                 f"The '{label}' block could not be decoded: it looks truncated or damaged - "
                 "copy the whole key again, from '-----BEGIN' to '-----END'."
@@ -276,7 +277,7 @@ def _load_der(der: bytes, form: str) -> tuple[PublicKeyTypes, str]:
         return x509.load_der_x509_certificate(der).public_key(), "DER certificate"
     except UnsupportedAlgorithm as exc:
         raise _unsupported(exc) from None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, x509.InvalidVersion):
         pass
     if _is_private_der(der):
         raise KeyLoadError(_PRIVATE_MESSAGE)

@@ -31,7 +31,6 @@ from typing import Any
 
 from inspector.core.capture import Headers
 from inspector.core.errors import RulesError
-from inspector.core.forward import check_target_url
 
 __all__ = [
     "EXAMPLE_RULES",
@@ -234,6 +233,10 @@ class _Parser:
             target = data["forward"]
             if not isinstance(target, str):
                 raise self.fail(f'{label}: "forward" must be a URL string', *here, "forward")
+            # Imported here: core.forward brings httpx, which the window's rules editor
+            # (built at start) does not need before a forward rule is read.
+            from inspector.core.forward import check_target_url
+
             try:
                 url = check_target_url(target, f"{label}'s forward URL")
             except ValueError as exc:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Final
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Final
 
-import keyring
-import keyring.backend
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.errors
+if TYPE_CHECKING:
+    import keyring.backend
 
 __all__ = ["LISTENER_SECRETS", "NO_KEYRING_REASON", "SECRET_KINDS", "SecretStore"]
 
@@ -37,7 +35,20 @@ _SESSION: dict[tuple[str, str, str], str] = {}
 _SESSION_LOCK = threading.Lock()
 
 
+def _keyring() -> ModuleType:
+    """The keyring package, imported on first use: importing it and choosing a backend (which
+    may talk to D-Bus) took ~70 ms of the window's cold start, before any secret is needed."""
+    import keyring
+    import keyring.backend
+    import keyring.backends.chainer
+    import keyring.backends.fail
+    import keyring.errors
+
+    return keyring
+
+
 def _is_viable(backend: Any) -> bool:
+    keyring = _keyring()
     if isinstance(backend, keyring.backends.fail.Keyring):
         return False
     if isinstance(backend, keyring.backends.chainer.ChainerBackend):
@@ -54,9 +65,35 @@ class SecretStore:
         backend: keyring.backend.KeyringBackend | None = None,
     ) -> None:
         self.service = service
-        self._backend: Any = backend if backend is not None else keyring.get_keyring()
-        self.persistent: bool = _is_viable(self._backend)
-        self.reason: str = "" if self.persistent else NO_KEYRING_REASON
+        # The OS backend is chosen on first use (see _keyring); an injected one at once.
+        self._backend: Any = backend
+        self._persistent: bool | None = None
+        self._reason = ""
+        self._resolve_lock = threading.Lock()
+        if backend is not None:
+            self._resolve()
+
+    def _resolve(self) -> Any:
+        """The backend, chosen once; sets persistent/reason."""
+        with self._resolve_lock:
+            if self._persistent is None:
+                if self._backend is None:
+                    self._backend = _keyring().get_keyring()
+                self._persistent = _is_viable(self._backend)
+                self._reason = "" if self._persistent else NO_KEYRING_REASON
+            return self._backend
+
+    @property
+    def persistent(self) -> bool:
+        """Secrets go to the OS keyring (False: kept in memory for this session only)."""
+        self._resolve()
+        return bool(self._persistent)
+
+    @property
+    def reason(self) -> str:
+        """Why secrets are session-only ("" when persistent)."""
+        self._resolve()
+        return self._reason
 
     @staticmethod
     def _username(profile: str, kind: str) -> str:
@@ -69,8 +106,8 @@ class SecretStore:
     def _fall_back(self, exc: Exception) -> None:
         # A backend that looked viable can still fail (locked collection, D-Bus gone);
         # from then on keep secrets in memory instead of failing every call.
-        self.persistent = False
-        self.reason = (
+        self._persistent = False
+        self._reason = (
             f"The OS keyring failed ({type(exc).__name__}); unlock or repair it and restart. "
             "Secrets are kept for this session only."
         )
@@ -81,7 +118,7 @@ class SecretStore:
         if self.persistent:
             try:
                 value = self._backend.get_password(self.service, username)
-            except (keyring.errors.KeyringError, OSError, RuntimeError) as exc:
+            except (_keyring().errors.KeyringError, OSError, RuntimeError) as exc:
                 self._fall_back(exc)
             else:
                 if value is not None:
@@ -94,7 +131,7 @@ class SecretStore:
         if self.persistent:
             try:
                 self._backend.set_password(self.service, username, value)
-            except (keyring.errors.KeyringError, OSError, RuntimeError) as exc:
+            except (_keyring().errors.KeyringError, OSError, RuntimeError) as exc:
                 self._fall_back(exc)
             else:
                 with _SESSION_LOCK:
@@ -112,9 +149,9 @@ class SecretStore:
             return
         try:
             self._backend.delete_password(self.service, username)
-        except keyring.errors.PasswordDeleteError:
+        except _keyring().errors.PasswordDeleteError:
             pass
-        except (keyring.errors.KeyringError, OSError, RuntimeError) as exc:
+        except (_keyring().errors.KeyringError, OSError, RuntimeError) as exc:
             self._fall_back(exc)
 
     def delete_profile(self, profile: str) -> None:

@@ -11,10 +11,10 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from inspector.core import demo, paths
 from inspector.core.errors import InspectorError
 from inspector.core.keys import KeyRing
-from inspector.core.listener import ListenerConfig
+from inspector.core.listener import ListenerConfig, ListenerState, ListenerStatus
 from inspector.core.secrets import SecretStore
 from inspector.core.store import Store
-from inspector.gui import theme, workers
+from inspector.gui import startup, theme, workers
 from inspector.gui.controllers.store_health import StoreHealthController
 from inspector.gui.errors import install_excepthook
 from inspector.gui.icons import icon
@@ -62,7 +62,8 @@ def build_main_window(
     listener_factory: ListenerFactory | None = None,
 ) -> MainWindow:
     """The window over injected core objects; starts the listener in the background (the
-    status area shows "Starting…", then listening or the failure; nothing is raised). Tests
+    status area shows "Starting…", then listening or the failure; nothing is raised; at
+    launch only once the window has painted, see :mod:`inspector.gui.startup`). Tests
     pass a temporary store and settings. ``data_dir`` (profiles, follow-up history) defaults
     to the store's folder; ``secrets`` to the OS keyring; ``listener_factory`` to a listener
     in a child process (:class:`inspector.core.listener.ListenerProcess`)."""
@@ -78,7 +79,8 @@ def build_main_window(
     # The store's quick check, off the GUI thread; a dialog offers a way on when it fails.
     StoreHealthController(window.ctx).check()
     if start_listener:
-        window.listener.start(wait=False)
+        window.listener.show_status(ListenerStatus(ListenerState.STARTING))
+        startup.after_first_paint(lambda: window.listener.start(wait=False))
     return window
 
 
@@ -127,8 +129,11 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
     moved_to = ""
     try:
         while True:
+            # The listener child and the bundled schema wait for the first paint (cold start).
+            startup.hold()
             window = build_main_window(store, keyring, settings, config, data_dir=data_dir)
             window.show()
+            startup.release_after_first_paint(window)
             if moved_to:
                 window.ctx.notify(f"Started a fresh store; the damaged one is {moved_to}", 30_000)
             code = app.exec()
@@ -137,6 +142,7 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
                 break
             # The damaged store was moved aside (and closed): a fresh one, a new window.
             moved_to = str(checked.moved[0][1])
+            startup.discard()
             window.shutdown()
             window.deleteLater()
             window = None
@@ -146,6 +152,7 @@ def run(host: str | None, port: int | None, data_dir: Path, *, allow_remote: boo
                 QMessageBox.critical(None, "Fluent Webhook Inspector", str(exc))
                 return 2
     finally:
+        startup.discard()
         if window is not None:
             window.shutdown()
         workers.shutdown()

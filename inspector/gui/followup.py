@@ -25,7 +25,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from inspector.core.capture import Capture
@@ -241,6 +240,8 @@ def unreachable(error: object) -> bool:
     """The profile's server cannot be reached at all (refused, DNS, TLS, connect timeout),
     as opposed to answering badly: the next request would fail the same way."""
     if isinstance(error, ApiTimeoutError):
+        import httpx  # only after an API call, which imported it already
+
         return isinstance(error.__cause__, httpx.ConnectTimeout)
     return isinstance(error, NetworkError)
 

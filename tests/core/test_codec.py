@@ -122,7 +122,7 @@ def test_a_har_entry_has_the_documented_shape() -> None:
         "bodySize",
     ]
     extra = entry["_fluentInspector"]
-    assert list(extra) == ["id", "remote", "rejected", "signatures"]
+    assert list(extra) == ["id", "target", "remote", "rejected", "signatures"]
     # The same signature shape as the JSON-lines record.
     assert extra["signatures"] == _exported_record_signatures_of(entry)
 
@@ -221,5 +221,5 @@ def test_a_redacted_record_adds_only_its_mark_at_the_end() -> None:
     assert list(record["redacted"]) == ["headers", "paths", "body"]
     assert _shape(record["redacted"]) == {"headers": ["str"], "paths": ["str"], "body": "str"}
     extra = capture_to_har_entry(redacted)["_fluentInspector"]
-    assert list(extra) == ["id", "remote", "rejected", "signatures", "redacted"]
+    assert list(extra) == ["id", "target", "remote", "rejected", "signatures", "redacted"]
     assert extra["redacted"] == record["redacted"]

@@ -7,9 +7,6 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from graphql import GraphQLSyntaxError, OperationType, parse
-from graphql.language import OperationDefinitionNode
-
 from inspector.core.fluent.profiles import Profile
 
 __all__ = ["curl_command", "is_mutation", "request_payload"]
@@ -17,6 +14,11 @@ __all__ = ["curl_command", "is_mutation", "request_payload"]
 
 def is_mutation(query: str, operation_name: str | None) -> bool:
     """Whether the operation that would run is a mutation (those are never resent on 5xx)."""
+    # Imported here: this module is imported with the window, which must not wait for
+    # graphql-core (~0.15 s) before its first paint.
+    from graphql import GraphQLSyntaxError, OperationType, parse
+    from graphql.language import OperationDefinitionNode
+
     try:
         document = parse(query)
     except GraphQLSyntaxError:

@@ -12,12 +12,16 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from inspector.core.fluent.client import FluentClient
 from inspector.core.fluent.errors import FluentApiError
 from inspector.core.fluent.profiles import Profile
 from inspector.core.secrets import SecretStore
+
+if TYPE_CHECKING:
+    # Imported in ClientPool.get: the client pulls in httpx and graphql-core (~0.3 s), which
+    # the window's first paint does not need.
+    from inspector.core.fluent.client import FluentClient
 
 __all__ = ["ApiRunner", "ClientPool"]
 
@@ -82,6 +86,8 @@ class ClientPool:
                 return client
             if client is not None:
                 self._runner.submit(client.aclose())
+            from inspector.core.fluent.client import FluentClient
+
             client = FluentClient(profile, self._secrets, **self._kwargs)
             self._clients[profile.name] = client
             return client

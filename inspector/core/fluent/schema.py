@@ -19,12 +19,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Final, cast
-
-from graphql import GraphQLSchema, build_client_schema
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from inspector.core.errors import QueryTemplateError
 from inspector.core.resources import resource_path
+
+if TYPE_CHECKING:
+    # graphql-core (~0.15 s to import) loads when a schema is built, not with this module:
+    # the window imports it at start for its constants and cache, before any schema is needed.
+    from graphql import GraphQLSchema
 
 __all__ = [
     "BUNDLED_SCHEMA_LABEL",
@@ -73,6 +76,8 @@ def schema_from_introspection(introspection: Mapping[str, Any]) -> GraphQLSchema
     patched = copy.deepcopy(dict(data))
     _relax_deprecations(patched)
     try:
+        from graphql import build_client_schema
+
         return build_client_schema(cast(Any, patched))
     except (TypeError, ValueError, KeyError) as exc:
         raise QueryTemplateError(

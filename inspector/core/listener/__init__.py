@@ -10,7 +10,7 @@ configuration, states, notices and the protocol both listeners satisfy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from inspector.core.errors import ListenerError
 from inspector.core.listener.handle import (
@@ -22,9 +22,32 @@ from inspector.core.listener.handle import (
     is_loopback,
     notice_of,
 )
-from inspector.core.listener.pipeline import OFFLOAD_BYTES
 from inspector.core.listener.process import START_TIMEOUT, ListenerProcess
-from inspector.core.listener.server import KEEPALIVE_TIMEOUT, SETTINGS_IN_WINDOW, Listener
+
+if TYPE_CHECKING:
+    from inspector.core.listener.pipeline import OFFLOAD_BYTES
+    from inspector.core.listener.server import KEEPALIVE_TIMEOUT, SETTINGS_IN_WINDOW, Listener
+
+# The in-process server (aiohttp, ~0.4 s to import) loads on first use: the window only needs
+# the child process's parent side, and importing aiohttp delayed its first paint.
+_LAZY = {
+    "OFFLOAD_BYTES": "inspector.core.listener.pipeline",
+    "KEEPALIVE_TIMEOUT": "inspector.core.listener.server",
+    "SETTINGS_IN_WINDOW": "inspector.core.listener.server",
+    "Listener": "inspector.core.listener.server",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "KEEPALIVE_TIMEOUT",

@@ -203,7 +203,7 @@ class Store:
     # ---------------------------------------------------------------- connections
 
     def _fill_indexes(self) -> None:
-        """The background fill of an upgraded store's search indexes (schema 7): one short
+        """The background fill of an upgraded store's search indexes (schema 8): one short
         write transaction at a time, queued behind whatever captures are waiting, until done
         or the store closes. Meanwhile the filter scans, as it did before the upgrade."""
         while True:

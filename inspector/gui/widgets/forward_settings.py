@@ -21,8 +21,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from inspector.core.forward import check_target_url
-
 __all__ = ["ForwardSettings"]
 
 
@@ -126,6 +124,10 @@ class ForwardSettings(QGroupBox):
             if not glob.startswith(("/", "*")):
                 return f"The path glob {glob!r} must start with / (e.g. /wms/*)."
             checks.append((f"forward target for {glob}", url))
+        # Here, not at the top: core.forward imports httpx (~0.1 s), which the window's
+        # first paint does not need; this runs when the user applies Listener settings.
+        from inspector.core.forward import check_target_url
+
         for what, given in checks:
             if given is None:
                 continue

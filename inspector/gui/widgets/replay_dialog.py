@@ -26,13 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from inspector.core.capture import Capture, ReplayRecord
-from inspector.core.forward import check_target_url
-from inspector.core.replay import (
-    EDITED_WARNING,
-    demo_signing_key,
-    load_signing_key,
-    replay,
-)
 from inspector.core.store import Store
 from inspector.gui.file_dialogs import open_file_name
 from inspector.gui.workers import Worker, run_in_background
@@ -51,6 +44,9 @@ def _run(
     key_file: str,
 ) -> list[tuple[Capture, ReplayRecord]]:
     """Worker side: load the key (if any) for this send only, replay, record each."""
+    # core.replay (with httpx) is imported when used, not with the window (cold start).
+    from inspector.core.replay import demo_signing_key, load_signing_key, replay
+
     key = None
     if key_choice == KEY_DEMO:
         key = demo_signing_key()
@@ -185,6 +181,8 @@ class ReplayDialog(QDialog):
         self._key_row.setVisible(choice == KEY_FILE)
         edited = self.edited_body() is not None
         if choice == KEY_NONE and edited:
+            from inspector.core.replay import EDITED_WARNING
+
             text = f"Note: {EDITED_WARNING.replace('--sign-key PEM or --sign-demo', 'a key')}."
         elif choice == KEY_DEMO:
             text = (
@@ -211,6 +209,9 @@ class ReplayDialog(QDialog):
             self.key_file.setText(path)
 
     def validate(self) -> str | None:
+        # Imported here: core.forward brings httpx (~0.1 s), not needed for the first paint.
+        from inspector.core.forward import check_target_url
+
         try:
             check_target_url(self.target.text(), "replay target")
         except ValueError as exc:

@@ -9,9 +9,8 @@ far (case-insensitively) and refiltered as one types on.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphql import GraphQLSchema
 from PySide6.QtCore import QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -31,6 +30,9 @@ from inspector.gui.widgets.graphql.language import (
     diagnose,
     utf16,
 )
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema  # imported when a schema is built, not at start
 
 __all__ = ["VALIDATION_DELAY_MS", "GraphQLEditor"]
 

@@ -13,21 +13,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphql import (
-    GraphQLEnumType,
-    GraphQLError,
-    GraphQLInputObjectType,
-    GraphQLInterfaceType,
-    GraphQLObjectType,
-    GraphQLSchema,
-    GraphQLUnionType,
-    OperationDefinitionNode,
-    get_named_type,
-    parse,
-    validate,
-)
+if TYPE_CHECKING:
+    from graphql import GraphQLError, GraphQLSchema
+
+# graphql-core (~0.15 s to import) is imported inside the functions that use it: the editor
+# is built with the window, and its first paint must not wait for it.
 
 __all__ = [
     "PREFIX",
@@ -74,6 +66,8 @@ def _diagnostics_from(error: GraphQLError) -> list[Diagnostic]:
 
 def diagnose(text: str, schema: GraphQLSchema | None) -> list[Diagnostic]:
     """Syntax errors always; schema errors (unknown fields, wrong arguments...) with a schema."""
+    from graphql import GraphQLError, parse, validate
+
     if not text.strip():
         return []
     try:
@@ -132,6 +126,8 @@ def _tokens(text: str) -> list[str]:
 
 
 def _fields_of(type_: Any) -> dict[str, Any]:
+    from graphql import GraphQLInterfaceType, GraphQLObjectType
+
     if isinstance(type_, GraphQLObjectType | GraphQLInterfaceType):
         return dict(type_.fields)
     return {}
@@ -153,6 +149,13 @@ def completion_context(
     schema: GraphQLSchema | None, text: str, offset: int | None = None
 ) -> CompletionContext:
     """What to offer at ``offset`` (default: end of ``text``) in a possibly invalid query."""
+    from graphql import (
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+        GraphQLUnionType,
+    )
+
     before = text if offset is None else text[:offset]
     match = PREFIX.search(before)
     prefix = ""
@@ -235,6 +238,14 @@ def _in_arguments(
 ) -> CompletionContext:
     """Inside parentheses: argument names, or within an argument's value the input fields
     (``catalogue: { ref: … }``) and enum values that fit at the cursor."""
+    from graphql import (
+        GraphQLInputObjectType,
+        GraphQLInterfaceType,
+        GraphQLObjectType,
+        GraphQLUnionType,
+        get_named_type,
+    )
+
     last = tokens[-1] if tokens else ""
     start = max(i for i, (kind, _) in enumerate(frames) if kind == "paren")
     owner, owner_kind, in_selection = frames[start][1]
@@ -280,6 +291,8 @@ def _in_arguments(
 
 def _values(type_: Any, prefix: str) -> CompletionContext:
     """The literal values one can type for ``type_``: enum values, or true/false."""
+    from graphql import GraphQLEnumType
+
     if isinstance(type_, GraphQLEnumType):
         return CompletionContext(tuple(_ordered(type_.values)), prefix, "value", type_.name)
     if getattr(type_, "name", "") == "Boolean":
@@ -321,6 +334,8 @@ def _selection_owner(
 
 
 def _resolve(schema: GraphQLSchema, path: list[tuple[str, str]]) -> Any:
+    from graphql import get_named_type
+
     current: Any = None
     for kind, name in path:
         if kind == "op":
@@ -343,6 +358,8 @@ def operation_at(query: str, position: int) -> str | None:
 
     None when there is only one (the server picks it) or the text does not parse.
     """
+    from graphql import GraphQLError, OperationDefinitionNode, parse
+
     try:
         document = parse(query)
     except GraphQLError:

@@ -10,8 +10,8 @@ account's own schema may extend. Both schemas are built off the GUI thread (by t
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from graphql import GraphQLSchema
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 
@@ -19,8 +19,12 @@ from inspector.core.errors import InspectorError
 from inspector.core.fluent.errors import IntrospectionError
 from inspector.core.fluent.profiles import Profile
 from inspector.core.fluent.schema import BUNDLED_SCHEMA_LABEL
+from inspector.gui import startup
 from inspector.gui.followup import FollowupRunner
 from inspector.gui.widgets.graphql.style import ERROR, MUTED, WARNING, tint
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema  # imported when a schema is built, not at start
 
 __all__ = ["BUNDLED_SOURCE", "LOADING_SOURCE", "SchemaBanner", "SchemaSource", "live_source"]
 
@@ -56,7 +60,14 @@ class SchemaSource(QObject):
         """True when the note reports a failure (shown in the error colour)."""
         api.schema_ready.connect(self._ready)
         api.schema_failed.connect(self._failed)
-        self._bundled_ticket: int | None = api.load_bundled_schema()
+        self._bundled_ticket: int | None = None
+        self._bundled_waiting = True
+        """The bundled schema is asked for once the window has painted (launch speed)."""
+        startup.after_first_paint(self._load_bundled)
+
+    def _load_bundled(self) -> None:
+        self._bundled_waiting = False
+        self._bundled_ticket = self.api.load_bundled_schema()
 
     # -- what the editor and the panel read ------------------------------------------------
 
@@ -71,7 +82,8 @@ class SchemaSource(QObject):
             return live_source(self._profile)
         if self._bundled is not None:
             return BUNDLED_SOURCE
-        return LOADING_SOURCE if self._bundled_ticket is not None else "schema: none"
+        loading = self._bundled_ticket is not None or self._bundled_waiting
+        return LOADING_SOURCE if loading else "schema: none"
 
     @property
     def is_live(self) -> bool:
@@ -113,6 +125,8 @@ class SchemaSource(QObject):
     # -- answers ---------------------------------------------------------------------------
 
     def _ready(self, ticket: int, name: str, schema: object) -> None:
+        from graphql import GraphQLSchema  # loaded already: it built ``schema``
+
         assert isinstance(schema, GraphQLSchema)
         if ticket == self._bundled_ticket:
             self._bundled_ticket = None
