@@ -131,6 +131,8 @@ def test_every_2xx_survives_sigkill(tmp_path: Path) -> None:
     try:
         missing = [capture_id for capture_id in snapshot if store.get(capture_id) is None]
         assert missing == [], f"{len(missing)} of {len(snapshot)} acknowledged captures lost"
+        # Shown with -s: the README's SIGKILL sweep adds these up over repeated runs.
+        print(f"durability: {len(snapshot)} acknowledged, 0 lost, {store.count()} stored")
         for capture_id, body in list(snapshot.items())[:: max(1, len(snapshot) // 25)]:
             capture = store.get(capture_id)
             assert capture is not None

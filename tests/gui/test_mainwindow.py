@@ -80,7 +80,7 @@ def test_signed_tampered_and_partial_requests_get_per_header_badges(
     row = next(r for r in range(4) if main_window.model.row_at(r).path == "/valid")
     tip = main_window.model.index(row, COL_FLUENT).data(Qt.ItemDataRole.ToolTipRole)
     assert TEST_KEY_NAME in tip
-    assert main_window.filter_bar.counts_text() == "4 captures"
+    qtbot.waitUntil(lambda: main_window.filter_bar.counts_text() == "4 captures")
     assert main_window.stack.currentWidget() is main_window.table
 
 
@@ -145,7 +145,8 @@ def test_text_and_quick_filters(qtbot, main_window: MainWindow, store: Store) ->
     qtbot.keyClicks(bar.text_edit, "ff_2")
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 1)
     assert main_window.model.row_at(0).entity_ref == "FF_2"
-    assert bar.counts_text() == "1 of 3 captures"
+    # Rows land first, the counts from their own worker just after ("counting…" meanwhile).
+    qtbot.waitUntil(lambda: bar.counts_text() == "1 of 3 captures")
     bar.text_edit.clear()
     qtbot.waitUntil(lambda: main_window.model.rowCount() == 3)
 

@@ -278,7 +278,10 @@ class GraphQLPanel(QWidget):
         except InspectorError:
             latest = None
         if latest is not None and not self.busy:
-            self.results.show_run(latest, note="Last saved run of this capture. ")
+            # A saved run must not hide that auto follow-up stopped: say both.
+            paused = self.auto.paused.get(self.current_profile_name(), "")
+            note = "Last saved run of this capture. " + (f"{paused} " if paused else "")
+            self.results.show_run(latest, note=note)
         elif not self.busy:
             self.results.clear()
 
