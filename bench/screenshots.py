@@ -179,12 +179,12 @@ def graphql_shot(app: QApplication, window: MainWindow, path: Path) -> None:
         "auto follow-ups",
     )
     row = next(r for r in range(model.rowCount()) if model.row_at(r).event_name == "OrderCreated")
+    chosen = model.row_at(row).id
     window.selection.select_row(row)
     wait_until(
         app,
-        lambda: (
-            window.graphql.capture is not None and window.graphql.capture.id == model.row_at(row).id
-        ),
+        # By id: rows may still move (a late arrival, a filter's page landing from its worker).
+        lambda: window.graphql.capture is not None and window.graphql.capture.id == chosen,
         "the panel to follow the selection",
     )
     window.followup.focus_graphql()
