@@ -7,7 +7,9 @@ screenshot-dark.png at 1600x1000 and screenshot-1280-light.png / -dark.png at 12
 screenshot-graphql.png and screenshot-graphql-1280.png (Start demo, an ORDER row's follow-up
 run in the GraphQL tab); screenshot-replay.png and screenshot-rules.png (the Replay dialog with
 an edited body, the response rules editor with the README's example); screenshot-diff.png
-and screenshot-timeline.png (two deliveries of the demo's order compared, and its timeline).
+and screenshot-timeline.png (two deliveries of the demo's order compared, and its timeline);
+screenshot-listener-settings.png (a generated path prefix and the URL for Fluent) and
+screenshot-redact.png (the export's Redact… dialog).
 Everything lives in a temporary data dir, settings file and an in-memory
 keyring: a user's real captures, keys, profiles and secrets are never touched.
 """
@@ -220,7 +222,31 @@ def act_shots(app: QApplication, window: MainWindow, row: int, out_dir: Path) ->
     editor.text.setPlainText(EXAMPLE_RULES)
     settle(app, 0.8)
     editor.grab().save(str(out_dir / "screenshot-rules.png"))
+    # Shown, not saved: put the text back so closing does not ask Save / Discard / Cancel.
+    editor.text.setPlainText(editor._saved_text)
     editor.close()
+
+
+def exposure_shots(app: QApplication, window: MainWindow, out_dir: Path) -> None:
+    """Listener settings with a generated path prefix (the URL to give Fluent), and the
+    export's Redact… dialog with its suggestions."""
+    from inspector.core.listener import ListenerConfig
+    from inspector.gui.widgets.listener_settings import ListenerSettingsDialog
+    from inspector.gui.widgets.redact_dialog import RedactDialog
+
+    settings = ListenerSettingsDialog(
+        ListenerConfig(), window, public_base="https://example-tunnel.ngrok.app"
+    )
+    settings.gates.generate.click()
+    settings.show()
+    settle(app, 0.6)
+    settings.grab().save(str(out_dir / "screenshot-listener-settings.png"))
+    settings.close()
+    redact = RedactDialog("Authorization,fluent-signature,$..email", window)
+    redact.show()
+    settle(app, 0.6)
+    redact.grab().save(str(out_dir / "screenshot-redact.png"))
+    redact.close()
 
 
 def understand_shots(app: QApplication, window: MainWindow, out_dir: Path) -> None:
@@ -323,6 +349,7 @@ def main(out_dir: Path) -> None:
     window.view.set_theme("light")
     graphql_shot(app, window, out_dir / "screenshot-graphql-1280.png")
     act_shots(app, window, target, out_dir)
+    exposure_shots(app, window, out_dir)
     understand_shots(app, window, out_dir)
     print(f"{sent} requests, {window.model.total} captures; screenshots in {out_dir}")
     window.shutdown()
