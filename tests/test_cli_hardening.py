@@ -3,12 +3,12 @@ hang on an endless file, or a destroyed store."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from tests.support.captures import one_record_file
 from tests.support.crypto import make_rsa_key, public_pem
 from tests.test_cli import assert_clean_error
 from tests.test_cli_walk import run
@@ -85,19 +85,7 @@ def test_endless_key_and_body_files_are_refused_with_a_size(tmp_path: Path, deco
 
 def test_export_refuses_to_write_over_the_store(tmp_path: Path, decoy: Path) -> None:
     data = tmp_path / "data"
-    record = {
-        "id": "0123456789abcdef0123456789abcdef",
-        "received_at": "2026-12-01T10:00:00Z",
-        "method": "POST",
-        "target": "/h",
-        "path": "/h",
-        "query": "",
-        "headers": [],
-        "body_b64": "e30=",
-        "remote": "127.0.0.1:1",
-    }
-    source = tmp_path / "in.jsonl"
-    source.write_text(json.dumps(record) + "\n")
+    source = one_record_file(tmp_path)
     run("import", str(source), "--data-dir", str(data), decoy=decoy)
     store = data / "captures.sqlite3"
     for target in (store, Path(str(store) + "-wal"), data / "." / "captures.sqlite3"):

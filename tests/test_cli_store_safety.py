@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.captures import one_record_file
 from tests.support.damage import damage, filled_store
 from tests.support.fs import read_only
 from tests.test_cli import assert_clean_error
@@ -26,23 +27,6 @@ def decoy(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "default-data-dir"
     yield path
     assert not path.exists(), "a command used the default data dir despite --data-dir"
-
-
-def _one_record(tmp_path: Path) -> str:
-    record = {
-        "id": "0123456789abcdef0123456789abcdef",
-        "received_at": "2026-12-01T10:00:00Z",
-        "method": "POST",
-        "target": "/h",
-        "path": "/h",
-        "query": "",
-        "headers": [],
-        "body_b64": "e30=",
-        "remote": "127.0.0.1:1",
-    }
-    source = tmp_path / "one.jsonl"
-    source.write_text(json.dumps(record) + "\n")
-    return str(source)
 
 
 def _names(directory: Path) -> list[str]:
@@ -77,7 +61,7 @@ def test_listen_refuses_a_damaged_store_and_says_what_to_do(
     assert "Listening" not in result.stdout + result.stderr
     assert db.read_bytes() == before  # untouched
     assert _names(data) == ["captures.sqlite3"]  # no -wal/-shm left by the refused open
-    source = _one_record(data.parent)
+    source = str(one_record_file(data.parent))
     imported = run("import", source, "--data-dir", str(data), decoy=decoy, check=False)
     assert_clean_error(imported, "is damaged")
 
@@ -190,7 +174,7 @@ def test_a_failed_start_on_a_read_only_store_leaves_no_wal_or_shm(
         assert _names(data) == ["captures.sqlite3"]
         assert_clean_error(result, str(db), f"{db}-wal", f"{db}-shm", "permissions")
     # With the permissions fixed, the store opens at once: nothing was left to block it.
-    imported = run("import", _one_record(tmp_path), "--data-dir", str(data), decoy=decoy)
+    imported = run("import", str(one_record_file(tmp_path)), "--data-dir", str(data), decoy=decoy)
     assert "imported 1 (0 already present)" in imported.stdout
 
 

@@ -16,6 +16,7 @@ import base64
 import itertools
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from inspector.core.capture import (
@@ -125,3 +126,21 @@ def make_capture(
     }
     fields.update(overrides)
     return Capture(**fields)
+
+
+def one_record_file(directory: Path) -> Path:
+    """A JSON-lines file holding one minimal capture record, as `export` writes one."""
+    record = {
+        "id": "0123456789abcdef0123456789abcdef",
+        "received_at": "2026-12-01T10:00:00Z",
+        "method": "POST",
+        "target": "/h",
+        "path": "/h",
+        "query": "",
+        "headers": [],
+        "body_b64": "e30=",
+        "remote": "127.0.0.1:1",
+    }
+    source = directory / "one.jsonl"
+    source.write_text(json.dumps(record) + "\n")
+    return source

@@ -136,6 +136,22 @@ def _cached_json(cache: dict[_K, str], value: _K, encode: Callable[[_K], str]) -
 _NO_EVENT = ("",) * 8
 
 
+def _event_columns(event: EventSummary | None) -> tuple[str, ...]:
+    """The event's columns of a captures row (the live insert and the import's fast path)."""
+    if event is None:
+        return _NO_EVENT
+    return (
+        event.id,
+        event.name,
+        event.entity_type,
+        event.entity_id,
+        event.entity_ref,
+        event.entity_status,
+        event.root_entity_type,
+        event.root_entity_ref,
+    )
+
+
 def rows_for(capture: Capture, payload_problems: str | None = None) -> tuple[_Row, _Row]:
     """The captures row without seq and attempt, and the capture_data row without seq;
     ``payload_problems`` is ``stored_fields(capture.body)`` when the caller has it."""
@@ -156,20 +172,7 @@ def rows_for(capture: Capture, payload_problems: str | None = None) -> tuple[_Ro
         capture.body_size,
         capture.body_size if capture.body_size is not None else len(body),
         capture.content_type,
-        *(
-            _NO_EVENT
-            if event is None
-            else (
-                event.id,
-                event.name,
-                event.entity_type,
-                event.entity_id,
-                event.entity_ref,
-                event.entity_status,
-                event.root_entity_type,
-                event.root_entity_ref,
-            )
-        ),
+        *_event_columns(event),
         *verdict_columns(capture.signatures),
         _search_text(capture, event),
         stored_fields(body) if payload_problems is None else payload_problems,
@@ -377,20 +380,7 @@ def prepare_import(record: object) -> PreparedRow | None:
         body_size,
         body_size if body_size is not None else len(body),
         content_type,
-        *(
-            _NO_EVENT
-            if event is None
-            else (
-                event.id,
-                event.name,
-                event.entity_type,
-                event.entity_id,
-                event.entity_ref,
-                event.entity_status,
-                event.root_entity_type,
-                event.root_entity_ref,
-            )
-        ),
+        *_event_columns(event),
         *verdicts,
         "\x1f".join(fields).lower(),
         problems,
