@@ -246,6 +246,11 @@ def trigram_match(text: str) -> str:
     return " AND ".join('"' + gram.replace('"', '""') + '"' for gram in grams)
 
 
+_TAIL = "(SELECT upto FROM search_indexed)"
+"""Captures above this seq are not in the search indexes yet (schema 9: the writer indexes
+them in batches); the text filter reads them by scanning, in the same snapshot."""
+
+
 def _text_clauses(
     query: CaptureQuery, indexed: bool, window: tuple[int, int] | None
 ) -> tuple[str, list[Any]]:
@@ -258,20 +263,30 @@ def _text_clauses(
     params: list[Any] = [text]
     long_enough = len(text) >= MIN_INDEXED
     if indexed and long_enough:
+        # The index's candidates, plus the not yet indexed newest rows (a short seq range).
         fields = (
-            f"c.seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?{bound}) AND "
-            + fields
+            f"c.seq IN (SELECT rowid FROM captures_fts WHERE captures_fts MATCH ?{bound} "
+            f"UNION ALL SELECT rowid FROM captures WHERE rowid > {_TAIL}{bound}) AND " + fields
         )
-        params = [trigram_match(text), *bound_params, *params]
+        params = [trigram_match(text), *bound_params, *bound_params, *params]
     if not (query.bodies and long_enough):
         return fields, params
     if indexed:
+        d_bound = bound.replace("rowid", "d.seq")
         body = (
             "c.seq IN (SELECT b.rowid FROM bodies_fts AS b JOIN capture_data AS d "
             f"ON d.seq = b.rowid WHERE bodies_fts MATCH ?{bound.replace('rowid', 'b.rowid')} "
+            f"AND instr({_BODY_TEXT}, ?) > 0 "
+            f"UNION ALL SELECT d.seq FROM capture_data AS d WHERE d.seq > {_TAIL}{d_bound} "
             f"AND instr({_BODY_TEXT}, ?) > 0)"
         )
-        body_params: list[Any] = [trigram_match(text), *bound_params, text]
+        body_params: list[Any] = [
+            trigram_match(text),
+            *bound_params,
+            text,
+            *bound_params,
+            text,
+        ]
     else:
         # The index is not there yet (an upgraded store being filled): row by row, so a
         # first page stops at its LIMIT.

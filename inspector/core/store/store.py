@@ -58,7 +58,14 @@ from inspector.core.store.query import (
     row_from,
     where_clauses,
 )
-from inspector.core.store.writer import ImportChunk, Op, Pending, Writer
+from inspector.core.store.writer import (
+    INDEX_BATCH,
+    ImportChunk,
+    Op,
+    Pending,
+    Writer,
+    index_step,
+)
 
 __all__ = ["IMPORT_CHUNK", "SALVAGE_RANGE", "Salvaged", "Store"]
 
@@ -221,6 +228,17 @@ class Store:
         them in the background; until then the text filter scans)."""
         with self._reader("read") as conn:
             return self._indexed(conn)
+
+    def catch_up_search(self) -> int:
+        """Add every capture the search indexes lack to them now, a batch per write
+        transaction (the writer otherwise does this when enough have gathered or it is
+        idle; until then the filter scans those rows). Returns how many were added."""
+        total = 0
+        while True:
+            done = self._call("index captures for search", index_step)
+            total += done
+            if done < INDEX_BATCH:
+                return total
 
     def _indexed(self, conn: sqlite3.Connection) -> bool:
         if not self._search_ready:

@@ -194,17 +194,12 @@ def _downgrade_to_v7(path: Path) -> None:
     """A store as schema 7 left it: no search indexes, no triggers."""
     conn = sqlite3.connect(path)
     try:
-        for name in (
-            "captures_fts_insert",
-            "captures_fts_delete",
-            "captures_fts_update",
-            "bodies_fts_insert",
-            "bodies_fts_delete",
-        ):
+        for name in ("captures_fts_delete", "captures_fts_update", "bodies_fts_delete"):
             conn.execute(f"DROP TRIGGER {name}")
         conn.execute("DROP TABLE captures_fts")
         conn.execute("DROP TABLE bodies_fts")
         conn.execute("DROP TABLE search_backfill")
+        conn.execute("DROP TABLE search_indexed")
         conn.execute("PRAGMA user_version = 7")
         conn.commit()
     finally:
@@ -241,4 +236,137 @@ def test_clear_empties_the_indexes_and_they_keep_working(corpus: Store) -> None:
     assert _ids(corpus, CaptureQuery(text="the clear", bodies=True)) == {added.id}
     corpus.delete([added.id])
     corpus.close()
+    _fts_check(path)
+
+
+def _upto(path: Path) -> tuple[int, int]:
+    """(search_indexed.upto, max seq): what the indexes hold, and what is stored."""
+    conn = sqlite3.connect(path)
+    try:
+        upto = conn.execute("SELECT upto FROM search_indexed").fetchone()[0]
+        top = conn.execute("SELECT coalesce(max(seq), 0) FROM captures").fetchone()[0]
+    finally:
+        conn.close()
+    return upto, top
+
+
+@pytest.fixture
+def no_idle_indexing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The writer waits an hour of idleness before indexing: rows stay in the tail."""
+    from inspector.core.store import writer
+
+    monkeypatch.setattr(writer, "INDEX_IDLE_S", 3600.0)
+
+
+def test_rows_not_indexed_yet_are_found_by_the_filter(
+    tmp_path: Path, no_idle_indexing: None
+) -> None:
+    path = tmp_path / "captures.sqlite3"
+    store = Store(path)
+    indexed = [
+        store.add(
+            make_capture(target=f"/hooks/HD-{i:03d}", body=f'{{"n": "body-{i:03d}"}}'.encode())
+        )
+        for i in range(20)
+    ]
+    assert store.catch_up_search() == 20
+    tail = [
+        store.add(
+            make_capture(target=f"/hooks/HD-{i:03d}", body=f'{{"n": "body-{i:03d}"}}'.encode())
+        )
+        for i in range(20, 40)
+    ]
+    upto, top = _upto(path)
+    assert upto == indexed[-1].seq and top == tail[-1].seq  # the second half is the tail
+    assert len(_scan_ids(path, "hd-0")) == 40
+    for term in ("hd-0", "hd-01", "hd-03", "hd-039", "/hooks/hd"):
+        assert _ids(store, CaptureQuery(text=term)) == _scan_ids(path, term), term
+        assert store.count(CaptureQuery(text=term)) == len(_scan_ids(path, term)), term
+    both = CaptureQuery(text="body-03", bodies=True)
+    assert _ids(store, both) == {c.id for c in tail[10:20]}
+    assert store.count(both) == 10
+    # Pages walk seq windows across the boundary: each match once, newest first.
+    rows = store.page(CaptureQuery(text="hd-0"), limit=7)
+    seen = [r.seq for r in rows]
+    while rows:
+        rows = store.page(CaptureQuery(text="hd-0"), limit=7, after=rows[-1])
+        seen += [r.seq for r in rows]
+    assert seen == sorted((c.seq for c in indexed + tail), reverse=True)
+    # Deleting rows on both sides of the boundary keeps the indexes whole.
+    assert store.delete([indexed[3].id, tail[3].id, tail[-1].id]) == 3
+    assert store.catch_up_search() == 18
+    assert _ids(store, CaptureQuery(text="hd-0")) == _scan_ids(path, "hd-0")
+    assert len(_ids(store, CaptureQuery(text="body-0", bodies=True))) == 37
+    store.close()
+    _fts_check(path)
+
+
+def test_the_writer_indexes_in_batches_and_when_idle(tmp_path: Path) -> None:
+    from inspector.core.store.writer import INDEX_BATCH
+
+    path = tmp_path / "captures.sqlite3"
+    with Store(path) as store:
+        # An import leaves its rows to the idle writer, batch after batch.
+        store.add_many([make_capture(entity_ref=f"IMP-{i}") for i in range(INDEX_BATCH * 2 + 7)])
+        deadline = time.monotonic() + 60
+        while (state := _upto(path))[0] != state[1] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert state[0] == state[1] == INDEX_BATCH * 2 + 7
+        assert _ids(store, CaptureQuery(text="imp-1")) == _scan_ids(path, "imp-1")
+        assert len(_scan_ids(path, "imp-1")) == 118
+    _fts_check(path)
+
+
+def test_live_captures_are_indexed_once_a_batch_has_gathered(
+    tmp_path: Path, no_idle_indexing: None
+) -> None:
+    from inspector.core.store.writer import INDEX_BATCH
+
+    path = tmp_path / "captures.sqlite3"
+    with Store(path) as store:
+        # Without an idle moment (an hour, here), a steady stream still gets indexed.
+        for i in range(INDEX_BATCH + 1):
+            store.submit(make_capture(entity_ref=f"LIVE-{i}"))
+        store.add(make_capture(entity_ref="LIVE-last"))
+        deadline = time.monotonic() + 30
+        while _upto(path)[0] < INDEX_BATCH and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _upto(path)[0] >= INDEX_BATCH
+        assert store.count(CaptureQuery(text="live-")) == INDEX_BATCH + 2
+        store.catch_up_search()
+    _fts_check(path)
+
+
+def test_a_schema_8_store_upgrades_to_batch_indexing(tmp_path: Path) -> None:
+    from inspector.core.store import schema
+
+    path = tmp_path / "captures.sqlite3"
+    with Store(path) as old:
+        old.add_many([make_capture(entity_ref=f"V8-{i:03d}") for i in range(300)])
+        old.catch_up_search()
+    conn = sqlite3.connect(path)
+    try:  # back to what schema 8 left: insert triggers, no search_indexed
+        for name in schema.SEARCH_TRIGGER_NAMES:
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE search_indexed")
+        for trigger in schema._V8_SEARCH_TRIGGERS:
+            conn.execute(trigger)
+        conn.execute("PRAGMA user_version = 8")
+        conn.commit()
+    finally:
+        conn.close()
+    with Store(path) as store:
+        assert _upto(path) == (300, 300)
+        added = store.add(make_capture(entity_ref="V9-NEW"))
+        assert _ids(store, CaptureQuery(text="v9-new")) == {added.id}
+        assert store.count(CaptureQuery(text="v8-0")) == 100
+        store.delete([added.id])
+    conn = sqlite3.connect(path)
+    try:
+        triggers = {
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger'")
+        }
+    finally:
+        conn.close()
+    assert triggers == set(schema.SEARCH_TRIGGER_NAMES)
     _fts_check(path)
