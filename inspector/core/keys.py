@@ -19,9 +19,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa, x448, x25519
@@ -30,6 +30,14 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from inspector.core import paths
 from inspector.core.errors import KeyLoadError, KeyRingError
+
+
+def _x509() -> ModuleType:
+    """cryptography's X.509 module, imported on first use: ~30 ms of the window's cold
+    start for certificates that few key rings hold."""
+    from cryptography import x509
+
+    return x509
 
 __all__ = [
     "MAX_BITS",
@@ -188,13 +196,13 @@ def _load_pem(raw: bytes) -> tuple[PublicKeyTypes, str]:
             )
         try:
             if "CERTIFICATE" in label:
-                cert = x509.load_pem_x509_certificate(block.replace(b"TRUSTED ", b""))
+                cert = _x509().load_pem_x509_certificate(block.replace(b"TRUSTED ", b""))
                 return cert.public_key(), "PEM certificate"
             public = serialization.load_pem_public_key(block)
         except UnsupportedAlgorithm as exc:
             raise _unsupported(exc) from None
         # InvalidVersion is no ValueError: a damaged version field (found by a property test)
-        except (ValueError, TypeError, x509.InvalidVersion):
+        except (ValueError, TypeError, _x509().InvalidVersion):
             raise KeyLoadError(
                 f"The '{label}' block could not be decoded: it looks truncated or damaged - "
                 "copy the whole key again, from '-----BEGIN' to '-----END'."
@@ -274,10 +282,10 @@ def _load_der(der: bytes, form: str) -> tuple[PublicKeyTypes, str]:
     except (ValueError, TypeError):
         pass
     try:
-        return x509.load_der_x509_certificate(der).public_key(), "DER certificate"
+        return _x509().load_der_x509_certificate(der).public_key(), "DER certificate"
     except UnsupportedAlgorithm as exc:
         raise _unsupported(exc) from None
-    except (ValueError, TypeError, x509.InvalidVersion):
+    except (ValueError, TypeError, _x509().InvalidVersion):
         pass
     if _is_private_der(der):
         raise KeyLoadError(_PRIVATE_MESSAGE)
