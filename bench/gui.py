@@ -136,6 +136,16 @@ def percentile(values: list[float], p: float) -> float:
 
 
 # --------------------------------------------------------------------------- seeding
+def open_unchecked(store_class: Any, data_dir: Path) -> Any:
+    """The store as the app opens it: without the quick check, which the window runs in the
+    background (~2.5 s at a million captures); a base checkout older than the check has no
+    ``check`` argument."""
+    try:
+        return store_class.open(data_dir, check=False)
+    except TypeError:
+        return store_class.open(data_dir)
+
+
 def seed(data_dir: Path, count: int) -> None:
     """Fill the store with ``count`` varied captures (add_many, chunked) and say how long."""
     import random
@@ -444,7 +454,7 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
     theme.set_zoom(app, settings.zoom)
     window: Any = None
     hooks = install_excepthook(lambda: window, log_path=Path(args.settings).with_suffix(".log"))
-    store = Store.open(data_dir)
+    store = open_unchecked(Store, data_dir)
     keyring = KeyRing.open(data_dir)
     demo.ensure_demo_key(keyring, data_dir)
     config = gui_app.listener_config_from(settings, "127.0.0.1", 0)
@@ -769,7 +779,7 @@ def upgrade(base_dir: Path, data_dir: Path) -> None:
             shutil.copyfile(base_dir / name, data_dir / name)
     before = sum(p.stat().st_size for p in data_dir.iterdir() if p.is_file())
     t0 = time.perf_counter()
-    store = Store.open(data_dir)
+    store = open_unchecked(Store, data_dir)
     t1 = time.perf_counter()
     indexed = getattr(store, "search_indexed", None)
     while indexed is not None and not indexed():

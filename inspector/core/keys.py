@@ -39,6 +39,7 @@ def _x509() -> ModuleType:
 
     return x509
 
+
 __all__ = [
     "MAX_BITS",
     "MIN_BITS",

@@ -767,24 +767,36 @@ class Store:
         return 0
 
     def distinct(
-        self, column: Literal["event_name", "entity_type", "method"], within: CaptureQuery = ANY
+        self,
+        column: Literal["event_name", "entity_type", "method"],
+        within: CaptureQuery = ANY,
+        *,
+        cancel: Callable[[], bool] | None = None,
     ) -> list[tuple[str, int]]:
         """(value, count) pairs of a column among the captures ``within`` matches, sorted by
-        value; empty values left out."""
+        value; empty values left out. ``cancel`` as for :meth:`page`."""
         if column not in ("event_name", "entity_type", "method"):
             raise ValueError(f"distinct() does not support column {column!r}")
-        rows = self._grouped(within, f"c.{column}", f"c.{column} != ''")
+        rows = self._grouped(within, f"c.{column}", f"c.{column} != ''", cancel=cancel)
         return sorted((str(value), int(n)) for value, n in rows)
 
-    def verdict_counts(self, within: CaptureQuery = ANY) -> dict[tuple[Verdict, Verdict], int]:
+    def verdict_counts(
+        self, within: CaptureQuery = ANY, *, cancel: Callable[[], bool] | None = None
+    ) -> dict[tuple[Verdict, Verdict], int]:
         """How many captures ``within`` matches have each (flex, fluent) verdict pair: any
-        signature filter's count is a sum of these."""
-        rows = self._grouped(within, "c.flex_verdict, c.fluent_verdict")
+        signature filter's count is a sum of these. ``cancel`` as for :meth:`page`."""
+        rows = self._grouped(within, "c.flex_verdict, c.fluent_verdict", cancel=cancel)
         return {(Verdict(flex), Verdict(fluent)): int(n) for flex, fluent, n in rows}
 
-    def _grouped(self, within: CaptureQuery, columns: str, *extra: str) -> list[Any]:
+    def _grouped(
+        self,
+        within: CaptureQuery,
+        columns: str,
+        *extra: str,
+        cancel: Callable[[], bool] | None = None,
+    ) -> list[Any]:
         """``columns..., count(*)`` per distinct value among the captures ``within`` matches."""
-        with self._reader("count") as conn:
+        with self._cancellable("count", cancel) as conn:
             clauses, params = where_clauses(within, indexed=self._indexed(conn))
             clauses.extend(extra)
             where = f"WHERE {' AND '.join(clauses)}" if clauses else ""

@@ -29,7 +29,7 @@ from inspector.core.capture import SignatureHeader, Verdict
 from inspector.core.store import CaptureQuery, Store
 from inspector.core.store.query import MIN_INDEXED
 from inspector.core.text import escape_control
-from inspector.gui.workers import run_in_background
+from inspector.gui.workers import ProgressReporter, Worker, run_in_background
 
 DEBOUNCE_MS = 250
 COUNT_DELAY_MS = 300
@@ -70,20 +70,29 @@ class FilterCounts:
     """(flex, fluent) verdict pair -> count; a signature filter's count is a sum of these."""
 
 
-def count_filters(store: Store, query: CaptureQuery) -> FilterCounts:
-    """Runs in a worker: one GROUP BY per quick filter, each without its own condition."""
+def count_filters(progress: ProgressReporter, store: Store, query: CaptureQuery) -> FilterCounts:
+    """Runs in a worker: one GROUP BY per quick filter, each without its own condition.
+    A newer filter cancels it (SQLite stops mid-statement, ``QueryCancelled``): at a million
+    captures these counts take up to a second, and the newer filter's rows must not wait
+    behind them for a worker thread."""
+
+    def cancel() -> bool:
+        return progress.cancelled
+
     return FilterCounts(
         values={
             "entity_type": store.distinct(
-                "entity_type", dataclasses.replace(query, entity_types=frozenset())
+                "entity_type", dataclasses.replace(query, entity_types=frozenset()), cancel=cancel
             ),
             "event_name": store.distinct(
-                "event_name", dataclasses.replace(query, event_names=frozenset())
+                "event_name", dataclasses.replace(query, event_names=frozenset()), cancel=cancel
             ),
-            "method": store.distinct("method", dataclasses.replace(query, methods=frozenset())),
+            "method": store.distinct(
+                "method", dataclasses.replace(query, methods=frozenset()), cancel=cancel
+            ),
         },
         verdicts=store.verdict_counts(
-            dataclasses.replace(query, flex=frozenset(), fluent=frozenset())
+            dataclasses.replace(query, flex=frozenset(), fluent=frozenset()), cancel=cancel
         ),
     )
 
@@ -137,6 +146,8 @@ class FilterBar(QWidget):
         self._generation = 0
         self._counting = False
         self._count_again = False
+        self._count_worker: Worker[FilterCounts] | None = None
+        self._count_query: CaptureQuery | None = None
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(COUNT_DELAY_MS)
@@ -230,14 +241,17 @@ class FilterBar(QWidget):
         store = self._store
         if store is None:
             return
+        query = self.query()
         if self._counting:
-            # One count at a time; the latest query is counted when this one is done.
+            # One count at a time; the latest query is counted when this one is done, and
+            # one for a filter no longer shown stops at once.
             self._count_again = True
+            if self._count_worker is not None and self._count_query != query:
+                self._count_worker.cancel()
             return
         self._counting = True
         self._generation += 1
         generation = self._generation
-        query = self.query()
 
         def done(counts: FilterCounts) -> None:
             # The window may have closed (and deleted the bar) while the count ran.
@@ -248,17 +262,20 @@ class FilterBar(QWidget):
             if not isValid(self):
                 return
             self._counting = False
+            self._count_worker = None
             if self._count_again or query != self.query():
                 self._count_again = False
                 self._count_timer.start()
 
-        run_in_background(
+        self._count_query = query
+        self._count_worker = run_in_background(
             count_filters,
             store,
             query,
             on_result=done,
             on_error=lambda _e: None,  # a busy or closed store: the old counts stay
             on_finished=finished,
+            with_progress=True,
         )
 
     def apply_counts(self, counts: FilterCounts) -> None:

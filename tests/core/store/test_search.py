@@ -184,6 +184,10 @@ def test_a_cancelled_read_stops_with_query_cancelled(tmp_path: Path) -> None:
         store.page(CaptureQuery(text="zz"), cancel=lambda: True)  # a scan
     with pytest.raises(QueryCancelled):
         store.count(CaptureQuery(text="/hooks/fluent"), cancel=lambda: True)  # the index
+    with pytest.raises(QueryCancelled):  # the quick filters' counts
+        store.distinct("event_name", CaptureQuery(text="zz"), cancel=lambda: True)
+    with pytest.raises(QueryCancelled):
+        store.verdict_counts(CaptureQuery(text="zz"), cancel=lambda: True)
     # The connection goes back to the pool unharmed, without the handler.
     assert store.count(CaptureQuery(text="r-1")) == 1111
     assert store.count(CaptureQuery(text="r-1"), cancel=lambda: False) == 1111
