@@ -410,3 +410,30 @@ def test_a_backlog_is_inserted_a_bounded_chunk_per_tick_in_order(  # type: ignor
     assert len(wanted) == 20
     assert [model.row_at(i).id for i in range(20)] == list(reversed(wanted))
     assert model.matching == model.rowCount() == 31 == store.count(model.query)
+
+
+def test_new_captures_recount_a_costly_store_less_often(  # type: ignore[no-untyped-def]
+    qtbot, filled: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector.gui.widgets import filter_bar
+
+    # As if every count were very costly: new captures alone never recount within the test.
+    monkeypatch.setattr(filter_bar, "RECOUNT_COST_FACTOR", 1e9)
+    bar = FilterBar(filled)
+    qtbot.addWidget(bar)
+    with qtbot.waitSignal(bar.counts_updated, timeout=5000):
+        bar.refresh_values()
+    ev1 = bar.event_name.findData("EV1")
+    assert bar.event_name.itemText(ev1) == "EV1  (150)"
+    filled.add(make_capture(event_name="EV1"))
+    bar.refresh_values()  # what a live batch does
+    with qtbot.assertNotEmitted(bar.counts_updated, wait=1000):
+        pass
+    assert bar.event_name.itemText(ev1) == "EV1  (150)"
+    # A clear or a reload counts at once; so does a new filter.
+    with qtbot.waitSignal(bar.counts_updated, timeout=5000):
+        bar.refresh_values(soon=True)
+    assert bar.event_name.itemText(bar.event_name.findData("EV1")) == "EV1  (151)"
+    with qtbot.waitSignal(bar.counts_updated, timeout=5000):
+        bar.set_text("REF-01")
+    assert bar.event_name.itemText(bar.event_name.findData("EV2")) == "EV2  (33)"

@@ -230,7 +230,7 @@ class CapturesController(QObject):
 
     def refresh(self) -> None:
         self.model.reload()
-        self.filter_bar.refresh_values()
+        self.filter_bar.refresh_values(soon=True)
 
     # -- delete -------------------------------------------------------------------------
     def delete_selected(self) -> int:
@@ -268,7 +268,7 @@ class CapturesController(QObject):
         def done(cleared: int) -> None:
             self.model.forget_all()
             self.detail.set_capture(None)
-            self.filter_bar.refresh_values()
+            self.filter_bar.refresh_values(soon=True)
             self.ctx.notify(f"Deleted {cleared:,} capture(s)", 4000)
 
         return self.ctx.run_job(

@@ -10,6 +10,7 @@ captures - so it runs in a worker, latest request only, and never while the user
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -34,6 +35,12 @@ from inspector.gui.workers import ProgressReporter, Worker, run_in_background
 DEBOUNCE_MS = 250
 COUNT_DELAY_MS = 300
 """From the last filter change (or burst of new captures) to recounting the quick filters."""
+RECOUNT_COST_FACTOR = 10
+"""New captures alone recount the same filter at most this many times its last count's
+duration apart: at a million captures a count takes ~1 s of SQLite, and recounting every
+300 ms under a live load kept a core busy (the listener child shares the machine)."""
+RECOUNT_MAX_S = 30.0
+"""...but at least this often (the counts stay roughly current however slow the disk)."""
 
 _NOT_VALID = frozenset(v for v in Verdict if v is not Verdict.VALID)
 _ALL = frozenset[Verdict]()
@@ -148,6 +155,10 @@ class FilterBar(QWidget):
         self._count_again = False
         self._count_worker: Worker[FilterCounts] | None = None
         self._count_query: CaptureQuery | None = None
+        self._counted_query: CaptureQuery | None = None
+        self._counted_at = 0.0
+        self._count_seconds = 0.0
+        """The last finished count: its filter, when it ended, how long it took."""
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(COUNT_DELAY_MS)
@@ -230,18 +241,33 @@ class FilterBar(QWidget):
         combo.currentIndexChanged.connect(lambda _i: self._emit())
         return combo
 
-    def refresh_values(self) -> None:
+    def refresh_values(self, *, soon: bool = False) -> None:
         """Recount every quick filter soon, in a worker (after a filter change, an import, a
-        clear, new captures, or when a list opens)."""
+        clear, new captures, or when a list opens). New captures alone recount a big store
+        less often (RECOUNT_COST_FACTOR); ``soon`` (a clear, a reload) does not wait."""
+        if soon:
+            self._counted_query = None
         # A throttle, not a debounce: under a steady live load the counts still refresh.
-        if self._store is not None and not self._count_timer.isActive():
-            self._count_timer.start()
+        if self._store is None:
+            return
+        timer = self._count_timer
+        if timer.isActive() and (
+            self.query() == self._counted_query or timer.remainingTime() <= COUNT_DELAY_MS
+        ):
+            return
+        timer.start(COUNT_DELAY_MS)
 
     def _count(self) -> None:
         store = self._store
         if store is None:
             return
         query = self.query()
+        if not self._counting and query == self._counted_query:
+            # Only the captures changed: wait in proportion to what the last count cost.
+            wait = self._counted_at + RECOUNT_COST_FACTOR * self._count_seconds - time.monotonic()
+            if wait > 0:
+                self._count_timer.start(max(COUNT_DELAY_MS, int(min(wait, RECOUNT_MAX_S) * 1000)))
+                return
         if self._counting:
             # One count at a time; the latest query is counted when this one is done, and
             # one for a filter no longer shown stops at once.
@@ -252,10 +278,16 @@ class FilterBar(QWidget):
         self._counting = True
         self._generation += 1
         generation = self._generation
+        began = time.monotonic()
 
         def done(counts: FilterCounts) -> None:
             # The window may have closed (and deleted the bar) while the count ran.
-            if isValid(self) and generation == self._generation and query == self.query():
+            if not isValid(self):
+                return
+            self._counted_query = query
+            self._counted_at = time.monotonic()
+            self._count_seconds = self._counted_at - began
+            if generation == self._generation and query == self.query():
                 self.apply_counts(counts)
 
         def finished() -> None:
@@ -265,7 +297,7 @@ class FilterBar(QWidget):
             self._count_worker = None
             if self._count_again or query != self.query():
                 self._count_again = False
-                self._count_timer.start()
+                self._count_timer.start(COUNT_DELAY_MS)
 
         self._count_query = query
         self._count_worker = run_in_background(
