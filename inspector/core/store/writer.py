@@ -282,12 +282,21 @@ class Writer:
                 self._index()
             last_commit = time.monotonic()
 
+    def _unindexed_rows(self) -> bool:
+        conn = self.conn
+        assert conn is not None
+        found = conn.execute(
+            "SELECT 1 FROM captures WHERE seq > (SELECT upto FROM search_indexed) LIMIT 1"
+        ).fetchone()
+        return found is not None
+
     def _index(self) -> None:
         """One batch of the search indexes' catch-up (index_step). A failure is logged once
         and the writer carries on: captures are stored whatever the index does, and the
         filter reads the rows the index lacks by scanning."""
         try:
-            done = self._transaction(index_step)
+            # Nothing to do (the usual case at open): no write transaction, no write lock.
+            done = self._transaction(index_step, counted=False) if self._unindexed_rows() else 0
         except Exception as error:  # the writer must outlive any single failure
             message = (
                 str(map_error(error, self.path, "index captures for search"))
@@ -304,7 +313,9 @@ class Writer:
         self.unindexed = max(self.unindexed - done, 1) if more else 0
         self._index_wait = 0.0 if more else INDEX_IDLE_S
 
-    def _transaction(self, run: Callable[[sqlite3.Connection], _T]) -> _T:
+    def _transaction(self, run: Callable[[sqlite3.Connection], _T], *, counted: bool = True) -> _T:
+        """``run`` in one write transaction; ``counted`` False: not in commit_count (the
+        search indexes' catch-up is not a write the store's callers asked for)."""
         conn = self.conn
         assert conn is not None
         conn.execute("BEGIN IMMEDIATE")
@@ -312,7 +323,8 @@ class Writer:
             result = run(conn)
             self._trim(conn)
             conn.execute("COMMIT")
-            self.commit_count += 1
+            if counted:
+                self.commit_count += 1
         except BaseException:
             if conn.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
