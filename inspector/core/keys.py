@@ -31,15 +31,6 @@ from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from inspector.core import paths
 from inspector.core.errors import KeyLoadError, KeyRingError
 
-
-def _x509() -> ModuleType:
-    """cryptography's X.509 module, imported on first use: ~30 ms of the window's cold
-    start for certificates that few key rings hold."""
-    from cryptography import x509
-
-    return x509
-
-
 __all__ = [
     "MAX_BITS",
     "MIN_BITS",
@@ -50,6 +41,15 @@ __all__ = [
     "load_public_key_file",
     "parse_key_table",
 ]
+
+
+def _x509() -> ModuleType:
+    """cryptography's X.509 module, imported on first use: ~30 ms of the window's cold
+    start for certificates that few key rings hold."""
+    from cryptography import x509
+
+    return x509
+
 
 MIN_BITS = 1024
 MAX_BITS = 4096

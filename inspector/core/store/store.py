@@ -64,6 +64,7 @@ from inspector.core.store.writer import (
     Op,
     Pending,
     Writer,
+    index_range,
     index_step,
 )
 
@@ -91,17 +92,7 @@ def _backfill_step(conn: sqlite3.Connection) -> int:
         return 0
     todo = int(found[0])
     low = max(todo - BACKFILL_ROWS, 0)
-    conn.execute(
-        "INSERT INTO captures_fts (rowid, search) SELECT seq, search FROM captures "
-        "WHERE seq > ? AND seq <= ?",
-        (low, todo),
-    )
-    conn.execute(
-        "INSERT INTO bodies_fts (rowid, body) SELECT seq, "
-        f"CAST(substr(body, 1, {schema.BODY_TEXT_BYTES}) AS TEXT) FROM capture_data "
-        "WHERE seq > ? AND seq <= ?",
-        (low, todo),
-    )
+    index_range(conn, low, todo)
     if low == 0:
         conn.execute("DELETE FROM search_backfill")
     else:

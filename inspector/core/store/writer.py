@@ -44,7 +44,16 @@ from inspector.core.store.insert import (
 )
 from inspector.core.store.schema import BODY_TEXT_BYTES
 
-__all__ = ["INDEX_BATCH", "MAX_BATCH", "ImportChunk", "Op", "Pending", "Writer", "index_step"]
+__all__ = [
+    "INDEX_BATCH",
+    "MAX_BATCH",
+    "ImportChunk",
+    "Op",
+    "Pending",
+    "Writer",
+    "index_range",
+    "index_step",
+]
 
 _T = TypeVar("_T")
 
@@ -70,6 +79,25 @@ many wait, or whatever waits once it is idle for INDEX_IDLE_S. ~26 us a row in b
 (~13 ms a batch, which captures arriving meanwhile wait for), against ~210 us a row when
 each group commit indexed its own rows."""
 INDEX_IDLE_S = 0.05
+INDEX_RECHECK_S = 5.0
+"""An idle writer with nothing to index still looks this often: another process (a CLI
+import beside the window) may have added captures the indexes lack."""
+
+
+def index_range(conn: sqlite3.Connection, low: int, high: int) -> None:
+    """Add the captures with ``low < seq <= high`` to both search indexes (the catch-up
+    here, and the background fill of a store upgraded to schema 8)."""
+    conn.execute(
+        "INSERT INTO captures_fts (rowid, search) SELECT seq, search FROM captures "
+        "WHERE seq > ? AND seq <= ?",
+        (low, high),
+    )
+    conn.execute(
+        "INSERT INTO bodies_fts (rowid, body) SELECT seq, "
+        f"CAST(substr(body, 1, {BODY_TEXT_BYTES}) AS TEXT) FROM capture_data "
+        "WHERE seq > ? AND seq <= ?",
+        (low, high),
+    )
 
 
 def index_step(conn: sqlite3.Connection, rows: int = INDEX_BATCH) -> int:
@@ -84,17 +112,7 @@ def index_step(conn: sqlite3.Connection, rows: int = INDEX_BATCH) -> int:
     ).fetchone()
     if not count:
         return 0
-    conn.execute(
-        "INSERT INTO captures_fts (rowid, search) SELECT seq, search FROM captures "
-        "WHERE seq > ? AND seq <= ?",
-        (upto, hi),
-    )
-    conn.execute(
-        "INSERT INTO bodies_fts (rowid, body) SELECT seq, "
-        f"CAST(substr(body, 1, {BODY_TEXT_BYTES}) AS TEXT) FROM capture_data "
-        "WHERE seq > ? AND seq <= ?",
-        (upto, hi),
-    )
+    index_range(conn, upto, hi)
     conn.execute("UPDATE search_indexed SET upto = ?", (hi,))
     return int(count)
 
@@ -233,14 +251,13 @@ class Writer:
         while True:
             if carry is not None:
                 item = carry
-            elif self.unindexed:
-                try:
-                    item = self.queue.get(timeout=self._index_wait)
-                except queue.Empty:
-                    self._index()  # idle: catch the search indexes up
-                    continue
             else:
-                item = self.queue.get()
+                wait = self._index_wait if self.unindexed else INDEX_RECHECK_S
+                try:
+                    item = self.queue.get(timeout=wait)
+                except queue.Empty:
+                    self._index()  # idle: catch the search indexes up (a read when none)
+                    continue
             carry = None
             if isinstance(item, _Stop):
                 # Everything queued before the stop has been written by now (FIFO).

@@ -374,3 +374,26 @@ def test_a_schema_8_store_upgrades_to_batch_indexing(tmp_path: Path) -> None:
         conn.close()
     assert triggers == set(schema.SEARCH_TRIGGER_NAMES)
     _fts_check(path)
+
+
+def test_an_idle_writer_indexes_what_another_process_added(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from inspector.core.store import writer
+
+    monkeypatch.setattr(writer, "INDEX_RECHECK_S", 0.1)
+    path = tmp_path / "captures.sqlite3"
+    with Store(path) as window:  # open, idle, nothing to index
+        window.add(make_capture(entity_ref="FIRST"))
+        deadline = time.monotonic() + 30
+        while _upto(path)[0] != 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # A CLI import beside it: its writer closes before indexing anything.
+        other = Store(path)
+        other.add_many([make_capture(entity_ref=f"CLI-{i}") for i in range(50)])
+        other.close()
+        while _upto(path)[0] != 51 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _upto(path) == (51, 51)
+        assert window.count(CaptureQuery(text="cli-")) == 50
+    _fts_check(path)
